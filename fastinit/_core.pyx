@@ -1,0 +1,121 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Thin binding to the C core.  Callers (fastinit/_sampling.py) validate;
+this module only translates arrays to plans and runs them without the GIL."""
+
+from cpython.exc cimport PyErr_CheckSignals
+from libc.stdint cimport int64_t, uint64_t, uint32_t
+cimport numpy as cnp
+
+import numpy as np
+
+cnp.import_array()
+
+cdef extern from "fastinit.h":
+    int FI_STREAM_VERSION
+    int FI_MAX_NDIM
+    ctypedef void (*fi_fill_fn)(const fi_params *p, uint64_t first, size_t count, void *dst) noexcept nogil
+    ctypedef struct fi_params:
+        pass
+    ctypedef struct fi_kernel_table:
+        const char *name
+        fi_fill_fn fill[3][5]
+    ctypedef struct fi_plan:
+        int ndim
+        int64_t shape[64]
+        int64_t items
+    int fi_cpu_supports_avx2()
+    int fi_select_kernels(const char *name)
+    const fi_kernel_table *fi_active_kernels()
+    void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, double p0, double p1)
+    void fi_plan_init(fi_plan *plan, fi_fill_fn fill, const fi_params *params, size_t itemsize,
+                      int ndim, const int64_t *shape, const int64_t *lstride, const int64_t *bstride,
+                      uint64_t loffset, char *data)
+    int64_t fi_plan_segment_length()
+    void fi_plan_run(const fi_plan *plan, int64_t item_begin, int64_t item_end, int nthreads) nogil
+
+cdef extern from "parallel.h":
+    int fi_openmp_enabled()
+    void fi_set_requested_threads(int n)
+    int fi_get_requested_threads()
+    int fi_effective_threads()
+
+# Distribution and dtype codes (src_c/fastinit.h).
+DIST_RAW = 0
+DIST_UNIFORM = 1
+DIST_NORMAL = 2
+KIND_F32 = 0
+KIND_F64 = 1
+KIND_F16 = 2
+KIND_BF16 = 3
+KIND_U32 = 4
+
+STREAM_VERSION = FI_STREAM_VERSION
+MAX_NDIM = FI_MAX_NDIM
+
+# Between pieces of this many elements the GIL is taken back to look for
+# Ctrl-C, so a multi-second fill stops within a fraction of a second.
+cdef int64_t PIECE_ELEMENTS = 1 << 24
+
+
+def fill(int dist, int kind, cnp.ndarray out, uint64_t seed, uint64_t stream,
+         double p0, double p1, tuple logical_strides, uint64_t logical_offset):
+    """Fill ``out`` in place: element at multi-index i gets the stream value at
+    flat logical index ``logical_offset + sum(i[d] * logical_strides[d])``."""
+    cdef fi_params params
+    cdef fi_plan plan
+    cdef int64_t shape[64]
+    cdef int64_t lstride[64]
+    cdef int64_t bstride[64]
+    cdef int ndim = out.ndim, d
+    cdef const fi_kernel_table *table = fi_active_kernels()
+    cdef fi_fill_fn fn = table.fill[dist][kind]
+    if fn == NULL:
+        raise RuntimeError("no kernel for this distribution and dtype")
+    for d in range(ndim):
+        shape[d] = out.shape[d]
+        bstride[d] = out.strides[d]
+        lstride[d] = logical_strides[d]
+    fi_params_init(&params, seed, stream, p0, p1)
+    fi_plan_init(&plan, fn, &params, out.itemsize, ndim, shape, lstride, bstride,
+                 logical_offset, <char *>cnp.PyArray_DATA(out))
+    cdef int nthreads = fi_effective_threads()
+    cdef int64_t row_part = min(plan.shape[plan.ndim - 1], fi_plan_segment_length())
+    cdef int64_t per_piece = max(1, PIECE_ELEMENTS // max(1, row_part))
+    cdef int64_t begin = 0, end
+    while begin < plan.items:
+        end = min(begin + per_piece, plan.items)
+        with nogil:
+            fi_plan_run(&plan, begin, end, nthreads)
+        begin = end
+        if begin < plan.items:
+            PyErr_CheckSignals()
+    return out
+
+
+def simd_path():
+    return fi_active_kernels().name.decode()
+
+
+def select_simd(str name):
+    """0 on success, -1 unknown name, -2 not supported by this CPU/build."""
+    return fi_select_kernels(name.encode())
+
+
+def cpu_supports_avx2():
+    return bool(fi_cpu_supports_avx2())
+
+
+def openmp_enabled():
+    return bool(fi_openmp_enabled())
+
+
+def set_requested_threads(int n):
+    fi_set_requested_threads(n)
+
+
+def get_requested_threads():
+    return fi_get_requested_threads()
+
+
+def effective_threads():
+    return fi_effective_threads()

@@ -1,0 +1,186 @@
+"""Public samplers of stream v1: raw words, uniform and normal fills."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._validate import (
+    as_count, as_real, as_seed, as_stream, as_target, check_representable, kind_of,
+)
+
+__all__ = ["random_raw", "uniform", "normal"]
+
+_U64_LIMIT = 1 << 64
+
+
+def _fill(dist, target, seed, stream, p0, p1):
+    if target.out.size:
+        _core.fill(dist, kind_of(target.dtype), target.out, seed, stream, p0, p1,
+                   target.logical_strides, target.logical_offset)
+    return target.out
+
+
+def random_raw(n, *, seed, stream=0, start=0):
+    """Raw 32-bit words of a stream.
+
+    Word ``w`` of stream ``s`` is lane ``w % 4`` of the Philox4x32-10 block with
+    counter ``(j mod 2**32, j >> 32, s mod 2**32, s >> 32)``, ``j = w // 4``, and
+    key ``(seed mod 2**32, seed >> 32)``.
+
+    Parameters
+    ----------
+    n : int
+        Number of words.
+    seed : int or None
+        Key, in ``[0, 2**64)`` (keyword-only and required; ``None`` draws one
+        from OS entropy).
+    stream : int, optional
+        Stream id, in ``[0, 2**64)``.
+    start : int, optional
+        Index of the first word; ``start + n`` must not exceed ``2**64``.
+
+    Returns
+    -------
+    numpy.ndarray of uint32, shape (n,)
+        Words ``start .. start + n - 1``.
+
+    Raises
+    ------
+    TypeError
+        If ``n``, ``seed``, ``stream`` or ``start`` is not an integer.
+    ValueError
+        If any of them is out of range.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> fi.random_raw(4, seed=0).tolist()
+    [1713891541, 3781805453, 3159862348, 2600524760]
+    """
+    n = as_count(n, "n")
+    seed = as_seed(seed)
+    stream = as_stream(stream)
+    start = as_count(start, "start")
+    if start + n > _U64_LIMIT:
+        raise ValueError(f"start + n must be <= 2**64 (word indices are 64-bit); got start={start}, n={n}")
+    out = np.empty(n, dtype=np.uint32)
+    if n:
+        _core.fill(_core.DIST_RAW, _core.KIND_U32, out, seed, stream, 0.0, 0.0, (1,), start)
+    return out
+
+
+def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, stream=0,
+            region=None):
+    r"""Fill an array with samples from :math:`\mathcal{U}(\text{low}, \text{high})`.
+
+    Element ``i`` (flat C-order index in the logical array) uses word ``i``:
+    ``u = (w >> 8) * 2**-24`` in :math:`[0, 1)`, and the value is
+    ``float32(low) + float32(high - low) * u`` computed in float32, then
+    rounded to nearest even for float16/bfloat16.  float64 uses words
+    ``2i, 2i+1`` for a 53-bit ``u`` and computes in float64.  Values lie in
+    ``[low, high)`` up to the final rounding, which can give ``high`` itself
+    (as with NumPy).
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Shape of the logical array.  Optional when ``out`` is given.
+    low, high : float
+        Finite bounds with ``low <= high``.
+    out : numpy.ndarray, optional
+        Writable array to fill in place (any strides, including negative).
+    dtype : dtype, optional
+        float32 (default), float64, float16 or bfloat16 (``ml_dtypes.bfloat16``
+        or ``"bfloat16"``).  Defaults to ``out.dtype`` when ``out`` is given.
+    seed : int, optional
+        Key in ``[0, 2**64)``; ``None`` draws one from OS entropy.
+    stream : int, optional
+        Stream id in ``[0, 2**64)``.
+    region : tuple of slice, optional
+        A step-1 box of the logical array of ``shape``: only that block is
+        generated, bit-identical to ``uniform(shape, ...)[region]``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array of the region's (or ``shape``'s) shape.
+
+    Raises
+    ------
+    TypeError
+        Unsupported dtype, non-integer seed or stream, non-real bounds.
+    ValueError
+        Non-finite bounds, ``low > high``, bounds outside the dtype's range,
+        read-only or mismatched ``out``, bad region, out-of-range seed/stream.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.uniform((1024, 256), -0.1, 0.1, seed=42)
+    >>> bool((w >= -0.1).all() and (w <= 0.1).all())
+    True
+    >>> top = fi.uniform((1024, 256), -0.1, 0.1, seed=42, region=(slice(0, 512),))
+    >>> bool((top == w[:512]).all())
+    True
+    """
+    low, high = as_real(low, "low"), as_real(high, "high")
+    if low > high:
+        raise ValueError(f"low must be <= high; got low={low}, high={high}")
+    target = as_target(shape, out, dtype, region)
+    check_representable(target.dtype, low=low, high=high)
+    scale = high - low
+    if target.dtype != np.float64 and not np.isfinite(np.float32(scale)):
+        raise ValueError(f"high - low = {scale} overflows float32, in which {target.dtype.name} "
+                         "samples are computed")
+    return _fill(_core.DIST_UNIFORM, target, as_seed(seed), as_stream(stream), low, scale)
+
+
+def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, stream=0,
+           region=None):
+    r"""Fill an array with samples from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
+
+    Box-Muller on pairs: elements ``2p`` and ``2p+1`` are ``r cos(theta)`` and
+    ``r sin(theta)`` from words ``2p`` (radius, 32 bits: ``|z|`` reaches 6.66)
+    and ``2p+1`` (angle).  The value is ``float32(mean) + float32(std) * z`` in
+    float32, rounded to nearest even for float16/bfloat16.  float64 uses the
+    four words of Philox block ``p`` for pair ``p`` (53-bit radius and angle,
+    ``|z|`` up to 8.57) and computes in float64.  See ``docs/stream.md``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Shape of the logical array.  Optional when ``out`` is given.
+    mean : float
+        Finite mean.
+    std : float
+        Finite standard deviation, ``>= 0``.
+    out, dtype, seed, stream, region
+        As in :func:`uniform`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError
+        Unsupported dtype, non-integer seed or stream, non-real parameters.
+    ValueError
+        Negative or non-finite std, non-finite mean, parameters outside the
+        dtype's range, read-only or mismatched ``out``, bad region.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.normal((4096, 1024), std=0.02, seed=0)
+    >>> round(float(w.std()), 3)
+    0.02
+    """
+    mean, std = as_real(mean, "mean"), as_real(std, "std")
+    if std < 0:
+        raise ValueError(f"std must be >= 0; got {std}")
+    target = as_target(shape, out, dtype, region)
+    check_representable(target.dtype, mean=mean, std=std)
+    return _fill(_core.DIST_NORMAL, target, as_seed(seed), as_stream(stream), mean, std)

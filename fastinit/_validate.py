@@ -1,0 +1,208 @@
+"""Argument checking for every public fill: the one place input is validated.
+
+Kernels assume what this module guarantees: a supported dtype, an aligned or
+staged writable output, in-range seed/stream/region, finite parameters.
+Everything is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import secrets
+from typing import NamedTuple
+
+import ml_dtypes
+import numpy as np
+
+from . import _core
+
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+
+# dtype -> kernel code; names are what error messages show.
+_KINDS = {
+    np.dtype(np.float32): _core.KIND_F32,
+    np.dtype(np.float64): _core.KIND_F64,
+    np.dtype(np.float16): _core.KIND_F16,
+    BFLOAT16: _core.KIND_BF16,
+}
+SUPPORTED_DTYPES = "float16, float32, float64, bfloat16"
+_U64_LIMIT = 1 << 64
+_MAX_LOGICAL_ELEMENTS = (1 << 63) - 1
+
+
+def as_dtype(dtype) -> np.dtype:
+    """A supported floating dtype from anything NumPy (or 'bfloat16') accepts."""
+    if isinstance(dtype, str) and dtype.lower() == "bfloat16":
+        return BFLOAT16
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"dtype must be one of {SUPPORTED_DTYPES}; got {dtype!r}, which is not a NumPy dtype"
+        ) from None
+    if dt.newbyteorder("=") in _KINDS and not dt.isnative:
+        raise TypeError(
+            f"dtype must be in native byte order; got {dt.str!r} (use {dt.newbyteorder('=').name})"
+        )
+    if dt not in _KINDS:
+        raise TypeError(f"dtype must be one of {SUPPORTED_DTYPES}; got {dt.name}")
+    return dt
+
+
+def kind_of(dtype: np.dtype) -> int:
+    return _KINDS[dtype]
+
+
+def _integer(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def as_seed(seed) -> int:
+    """A 64-bit Philox key; None draws 64 bits of OS entropy."""
+    if seed is None:
+        return secrets.randbits(64)
+    seed = _integer(seed, "seed")
+    if not 0 <= seed < _U64_LIMIT:
+        raise ValueError(f"seed must be in [0, 2**64); got {seed}")
+    return seed
+
+
+def as_stream(stream) -> int:
+    stream = _integer(stream, "stream")
+    if not 0 <= stream < _U64_LIMIT:
+        raise ValueError(f"stream must be in [0, 2**64); got {stream}")
+    return stream
+
+
+def as_count(value, name) -> int:
+    value = _integer(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0; got {value}")
+    return value
+
+
+def as_shape(shape) -> tuple:
+    if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    try:
+        dims = tuple(operator.index(d) for d in shape)
+    except TypeError:
+        raise TypeError(
+            f"shape must be an int or a tuple of ints; got {shape!r}"
+        ) from None
+    if any(d < 0 for d in dims):
+        raise ValueError(f"shape dimensions must be >= 0; got {dims}")
+    if len(dims) > _core.MAX_NDIM:
+        raise ValueError(f"shape may have at most {_core.MAX_NDIM} dimensions; got {len(dims)}")
+    if math.prod(dims) > _MAX_LOGICAL_ELEMENTS:
+        raise ValueError(f"shape {dims} has more than 2**63 - 1 elements")
+    return dims
+
+
+def as_real(value, name) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    return value
+
+
+def check_representable(dtype: np.dtype, **values) -> None:
+    """Parameters must lie inside the output type's finite range."""
+    limit = float(ml_dtypes.finfo(dtype).max)
+    for name, value in values.items():
+        if abs(value) > limit:
+            raise ValueError(
+                f"{name}={value} is outside the finite range of {dtype.name} (|x| <= {limit:g})"
+            )
+
+
+def as_region(region, shape):
+    """(starts, extents) of a box of `shape` given by step-1 slices."""
+    if region is None:
+        return (0,) * len(shape), shape
+    if isinstance(region, slice):
+        region = (region,)
+    if not isinstance(region, tuple) or not all(isinstance(s, slice) for s in region):
+        raise TypeError(f"region must be a tuple of slices; got {region!r}")
+    if len(region) > len(shape):
+        raise ValueError(
+            f"region has {len(region)} slices but the array has {len(shape)} dimensions (shape {shape})"
+        )
+    starts, extents = [], []
+    for axis, n in enumerate(shape):
+        s = region[axis] if axis < len(region) else slice(None)
+        if s.step not in (None, 1):
+            raise ValueError(f"region slices must have step 1; axis {axis} has step {s.step!r}")
+        bounds = []
+        for value, default in ((s.start, 0), (s.stop, n)):
+            if value is None:
+                bounds.append(default)
+                continue
+            value = _integer(value, f"region[{axis}] bound")
+            bounds.append(value + n if value < 0 else value)
+        start, stop = bounds
+        if not 0 <= start <= stop <= n:
+            raise ValueError(
+                f"region[{axis}] = {s!r} is out of bounds: it must give 0 <= start <= stop <= {n} "
+                f"for axis {axis} of shape {shape}; got start={start}, stop={stop}"
+            )
+        starts.append(start)
+        extents.append(stop - start)
+    return tuple(starts), tuple(extents)
+
+
+class Target(NamedTuple):
+    out: np.ndarray
+    dtype: np.dtype
+    logical_strides: tuple
+    logical_offset: int
+
+
+def as_target(shape, out, dtype, region) -> Target:
+    """Resolve shape/out/dtype/region into the array to fill and its logical placement."""
+    if out is not None:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy.ndarray; got {type(out).__name__}")
+        out_dtype = as_dtype(out.dtype)
+        if dtype is not None and as_dtype(dtype) != out_dtype:
+            raise TypeError(f"dtype={as_dtype(dtype).name} does not match out.dtype={out_dtype.name}")
+        dtype = out_dtype
+        if not out.flags.writeable:
+            raise ValueError("out is read-only; pass a writable array")
+        if any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+            raise ValueError(
+                f"out has a zero stride (strides {out.strides}, shape {out.shape}): its elements "
+                "overlap in memory; pass an array whose elements are distinct"
+            )
+    else:
+        dtype = as_dtype(np.float32 if dtype is None else dtype)
+
+    if shape is None:
+        if out is None:
+            raise TypeError("give shape or out (or both)")
+        if region is not None:
+            raise ValueError("region needs shape: the logical array's full shape")
+        logical = out.shape
+    else:
+        logical = as_shape(shape)
+    starts, extents = as_region(region, logical)
+
+    if out is None:
+        out = np.empty(extents, dtype=dtype)
+    elif out.shape != extents:
+        what = "region of shape" if region is not None else "shape"
+        raise ValueError(f"out has shape {out.shape} but the {what} {logical} asks for {extents}")
+
+    strides, acc = [], 1
+    for n in reversed(logical):
+        strides.append(acc)
+        acc *= n
+    strides = tuple(reversed(strides))
+    offset = sum(s * st for s, st in zip(starts, strides))
+    return Target(out, dtype, strides, offset)

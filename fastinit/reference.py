@@ -1,0 +1,319 @@
+"""Slow, pure-NumPy reference implementation of stream v1.
+
+This module is the executable specification of the fastinit stream: every
+value the C kernels produce is defined here, operation by operation, using
+only correctly rounded IEEE-754 NumPy arithmetic (no fused multiply-add,
+no library ``log``/``sin``).  The kernels evaluate the same operations in
+the same order, so the two agree bit for bit.  The tests compare them.
+
+It is written for clarity, not speed: use it on at most a few million
+elements.
+
+See ``docs/stream.md`` for the same contract in prose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "STREAM_VERSION",
+    "philox4x32",
+    "raw_words",
+    "uniform_flat",
+    "normal_flat",
+    "round_to_bfloat16_bits",
+    "round_to_float16_bits",
+]
+
+STREAM_VERSION = 1
+
+PHILOX_M0 = 0xD2511F53
+PHILOX_M1 = 0xCD9E8D57
+PHILOX_W0 = 0x9E3779B9
+PHILOX_W1 = 0xBB67AE85
+PHILOX_ROUNDS = 10
+
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+# ---------------------------------------------------------------------------
+# Philox4x32 (Salmon et al., SC'11)
+# ---------------------------------------------------------------------------
+
+
+def philox4x32(counters, key, rounds=PHILOX_ROUNDS):
+    """Philox4x32-R on an ``(n, 4)`` array of uint32 counters with one key.
+
+    Parameters
+    ----------
+    counters : array_like of uint32, shape (n, 4)
+    key : tuple of two ints (k0, k1), each in [0, 2**32)
+    rounds : int
+
+    Returns
+    -------
+    ndarray of uint32, shape (n, 4)
+    """
+    c = np.asarray(counters, dtype=np.uint64).reshape(-1, 4)
+    c0, c1, c2, c3 = (c[:, i].copy() for i in range(4))
+    k0, k1 = int(key[0]) & 0xFFFFFFFF, int(key[1]) & 0xFFFFFFFF
+    for r in range(rounds):
+        if r:
+            k0 = (k0 + PHILOX_W0) & 0xFFFFFFFF
+            k1 = (k1 + PHILOX_W1) & 0xFFFFFFFF
+        p0 = c0 * np.uint64(PHILOX_M0)  # < 2**64: exact in uint64
+        p1 = c2 * np.uint64(PHILOX_M1)
+        c0, c1, c2, c3 = (
+            (p1 >> np.uint64(32)) ^ c1 ^ np.uint64(k0),
+            p1 & _MASK32,
+            (p0 >> np.uint64(32)) ^ c3 ^ np.uint64(k1),
+            p0 & _MASK32,
+        )
+    return np.stack([c0, c1, c2, c3], axis=1).astype(np.uint32)
+
+
+def _blocks(seed, stream, first_block, nblocks):
+    """Philox output of blocks ``first_block .. first_block+nblocks-1``."""
+    j = np.arange(nblocks, dtype=np.uint64) + np.uint64(first_block)
+    s = int(stream)
+    ctr = np.empty((nblocks, 4), dtype=np.uint64)
+    ctr[:, 0] = j & _MASK32
+    ctr[:, 1] = j >> np.uint64(32)
+    ctr[:, 2] = s & 0xFFFFFFFF
+    ctr[:, 3] = s >> 32
+    seed = int(seed)
+    return philox4x32(ctr, (seed & 0xFFFFFFFF, seed >> 32))
+
+
+def raw_words(seed, stream, start, n):
+    """uint32 words ``start .. start+n-1`` of stream ``stream``."""
+    start, n = int(start), int(n)
+    if n == 0:
+        return np.empty(0, dtype=np.uint32)
+    b0, b1 = start // 4, (start + n - 1) // 4
+    words = _blocks(seed, stream, b0, b1 - b0 + 1).reshape(-1)
+    off = start - 4 * b0
+    return words[off:off + n]
+
+
+# ---------------------------------------------------------------------------
+# Constants shared with src_c/fi_constants.h (same expressions, same rounding)
+# ---------------------------------------------------------------------------
+
+F32 = np.float32
+F64 = np.float64
+
+_TWO_M24 = F32(2.0 ** -24)
+_TWO_M32 = F32(2.0 ** -32)
+_TWO_M53 = F64(2.0 ** -53)
+_TWO_PI_2M32_F32 = F32(2.0 * np.pi / 2.0 ** 32)
+_TWO_PI_2M53_F64 = F64(2.0 * np.pi / 2.0 ** 53)
+
+_LN2_HI_F32 = F32(0.693145751953125)
+_LN2_LO_F32 = F32(1.428606765330187e-06)
+_LN2_HI_F64 = F64(6.93147180369123816490e-01)
+_LN2_LO_F64 = F64(1.90821492927058770002e-10)
+_SQRT2_F32 = F32(1.41421356237309504880)
+_SQRT2_F64 = F64(1.41421356237309504880)
+
+
+def _inv_factorial(k):
+    f = 1.0
+    for i in range(2, k + 1):
+        f *= i
+    return 1.0 / f
+
+
+# ln(m) = 2*atanh(s), s = (m-1)/(m+1):  2s + s^3 * P(s^2), P = sum 2/(2k+1) s^(2k-2)
+_LOG_F32 = [F32(2.0 / (2 * k + 1)) for k in range(1, 5)]     # 2/3 .. 2/9
+_LOG_F64 = [F64(2.0 / (2 * k + 1)) for k in range(1, 11)]    # 2/3 .. 2/21
+# sin(a) = a + a^3 * S(a^2); cos(a) = 1 - a^2/2 + a^4 * C(a^2)  (Taylor, |a| <= pi/4)
+_SIN_F32 = [F32((-1) ** k * _inv_factorial(2 * k + 1)) for k in range(1, 5)]   # a^3..a^9
+_COS_F32 = [F32((-1) ** k * _inv_factorial(2 * k)) for k in range(2, 6)]       # a^4..a^10
+_SIN_F64 = [F64((-1) ** k * _inv_factorial(2 * k + 1)) for k in range(1, 9)]   # a^3..a^17
+_COS_F64 = [F64((-1) ** k * _inv_factorial(2 * k)) for k in range(2, 10)]      # a^4..a^18
+
+
+def _horner(x, coeffs):
+    """coeffs[0] + x*(coeffs[1] + x*(...)), evaluated innermost first."""
+    acc = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        acc = acc * x + c
+    return acc
+
+
+# ---------------------------------------------------------------------------
+# Elementary functions, exactly as the kernels evaluate them
+# ---------------------------------------------------------------------------
+
+
+def _log_f32(u):
+    """ln(u) for normal float32 u > 0."""
+    bits = u.view(np.uint32)
+    e = (bits >> np.uint32(23)).astype(np.int32) - np.int32(127)
+    m = ((bits & np.uint32(0x007FFFFF)) | np.uint32(0x3F800000)).view(F32)
+    big = m > _SQRT2_F32
+    m = np.where(big, m * F32(0.5), m)
+    e = e + big.astype(np.int32)
+    s = (m - F32(1.0)) / (m + F32(1.0))
+    s2 = s * s
+    lnm = (s + s) + (s * s2) * _horner(s2, _LOG_F32)
+    ef = e.astype(F32)
+    return ef * _LN2_HI_F32 + (lnm + ef * _LN2_LO_F32)
+
+
+def _log_f64(u):
+    """ln(u) for normal float64 u > 0."""
+    bits = u.view(np.uint64)
+    e = (bits >> np.uint64(52)).astype(np.int64) - 1023
+    m = ((bits & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x3FF0000000000000)).view(F64)
+    big = m > _SQRT2_F64
+    m = np.where(big, m * F64(0.5), m)
+    e = e + big.astype(np.int64)
+    s = (m - F64(1.0)) / (m + F64(1.0))
+    s2 = s * s
+    lnm = (s + s) + (s * s2) * _horner(s2, _LOG_F64)
+    ef = e.astype(F64)
+    return ef * _LN2_HI_F64 + (lnm + ef * _LN2_LO_F64)
+
+
+def _sincos_poly(a, sin_c, cos_c, one, half):
+    a2 = a * a
+    s = a + (a * a2) * _horner(a2, sin_c)
+    c = (one - a2 * half) + (a2 * a2) * _horner(a2, cos_c)
+    return s, c
+
+
+def _rotate_quadrant(q, s, c):
+    """(cos, sin) of q*pi/2 + a from (sin a, cos a); exact sign/swap moves."""
+    swap = (q & 1) == 1
+    cos_t = np.where(swap, s, c)
+    sin_t = np.where(swap, c, s)
+    cos_t = np.where(((q + 1) & 2) != 0, -cos_t, cos_t)
+    sin_t = np.where((q & 2) != 0, -sin_t, sin_t)
+    return cos_t, sin_t
+
+
+def _u32_to_f32(x):
+    """Correctly rounded uint32 -> float32, as hi*65536 + lo (one rounding)."""
+    hi = (x >> np.uint32(16)).astype(np.int32).astype(F32)
+    lo = (x & np.uint32(0xFFFF)).astype(np.int32).astype(F32)
+    return hi * F32(65536.0) + lo
+
+
+def _box_muller_f32(xr, xa):
+    """Standard normal pair from a radius word and an angle word (float32)."""
+    u = (_u32_to_f32(xr) + F32(1.0)) * _TWO_M32           # (0, 1]
+    r = np.sqrt(_log_f32(u) * F32(-2.0))
+    q = ((xa + np.uint32(0x20000000)) >> np.uint32(30)) & np.uint32(3)
+    d = (xa - (q << np.uint32(30))).view(np.int32)          # [-2**29, 2**29)
+    a = d.astype(F32) * _TWO_PI_2M32_F32                    # [-pi/4, pi/4)
+    s, c = _sincos_poly(a, _SIN_F32, _COS_F32, F32(1.0), F32(0.5))
+    cos_t, sin_t = _rotate_quadrant(q.astype(np.int64), s, c)
+    return r * cos_t, r * sin_t
+
+
+def _u53_f64(x_hi, x_lo):
+    """53-bit integer (x_hi >> 5) * 2**26 + (x_lo >> 6) as float64 (exact)."""
+    a = (x_hi >> np.uint32(5)).astype(F64)
+    b = (x_lo >> np.uint32(6)).astype(F64)
+    return a * F64(67108864.0) + b
+
+
+def _box_muller_f64(x0, x1, x2, x3):
+    """Standard normal pair from one Philox block (float64)."""
+    u = (_u53_f64(x0, x1) + F64(1.0)) * _TWO_M53             # (0, 1]
+    r = np.sqrt(_log_f64(u) * F64(-2.0))
+    q = ((x3 + np.uint32(0x20000000)) >> np.uint32(30)) & np.uint32(3)
+    d = (x3 - (q << np.uint32(30))).view(np.int32)           # [-2**29, 2**29)
+    dfull = d.astype(F64) * F64(2097152.0) + (x2 >> np.uint32(11)).astype(F64)
+    a = dfull * _TWO_PI_2M53_F64                             # [-pi/4, pi/4)
+    s, c = _sincos_poly(a, _SIN_F64, _COS_F64, F64(1.0), F64(0.5))
+    cos_t, sin_t = _rotate_quadrant(q.astype(np.int64), s, c)
+    return r * cos_t, r * sin_t
+
+
+# ---------------------------------------------------------------------------
+# Half-precision rounding (round to nearest even of the float32 value)
+# ---------------------------------------------------------------------------
+
+
+def round_to_float16_bits(x32):
+    """IEEE binary16 bits of float32 values, round to nearest even."""
+    return np.asarray(x32, dtype=F32).astype(np.float16).view(np.uint16)
+
+
+def round_to_bfloat16_bits(x32):
+    """bfloat16 bits of float32 values, round to nearest even (NaN kept quiet)."""
+    u = np.asarray(x32, dtype=F32).view(np.uint32).astype(np.uint64)
+    r = ((u + np.uint64(0x7FFF) + ((u >> np.uint64(16)) & np.uint64(1))) >> np.uint64(16))
+    nan = (u & np.uint64(0x7FFFFFFF)) > np.uint64(0x7F800000)
+    r = np.where(nan, (u >> np.uint64(16)) | np.uint64(0x0040), r)
+    return r.astype(np.uint16)
+
+
+# ---------------------------------------------------------------------------
+# Distributions over a range of flat element indices
+# ---------------------------------------------------------------------------
+
+_KINDS = ("float32", "float64", "float16", "bfloat16")
+
+
+def _finish_f32(v32, kind):
+    if kind == "float32":
+        return v32
+    if kind == "float16":
+        return round_to_float16_bits(v32).view(np.float16)
+    return round_to_bfloat16_bits(v32)  # raw bits; caller views as bfloat16
+
+
+def uniform_flat(seed, stream, start, n, low, high, kind="float32"):
+    """Elements ``start .. start+n-1`` of a uniform fill, as stream v1 defines them.
+
+    float32/float16/bfloat16: word ``i`` -> ``u = (w >> 8) * 2**-24`` in [0, 1);
+    value ``low32 + scale32 * u`` in float32 with ``low32 = float32(low)`` and
+    ``scale32 = float32(high - low)`` (difference taken in float64), then rounded
+    to the output type.  float64: words ``2i, 2i+1`` -> 53-bit ``u`` in [0, 1);
+    ``low + (high - low) * u`` in float64.
+
+    bfloat16 results are returned as their uint16 bit patterns.
+    """
+    if kind not in _KINDS:
+        raise ValueError(kind)
+    start, n = int(start), int(n)
+    scale = float(high) - float(low)
+    if kind == "float64":
+        w = raw_words(seed, stream, 2 * start, 2 * n).reshape(n, 2)
+        u = _u53_f64(w[:, 0], w[:, 1]) * _TWO_M53
+        return F64(low) + F64(scale) * u
+    w = raw_words(seed, stream, start, n)
+    u = (w >> np.uint32(8)).astype(np.int32).astype(F32) * _TWO_M24
+    return _finish_f32(F32(low) + F32(scale) * u, kind)
+
+
+def normal_flat(seed, stream, start, n, mean, std, kind="float32"):
+    """Elements ``start .. start+n-1`` of a normal fill, as stream v1 defines them.
+
+    float32/float16/bfloat16: element pair ``(2p, 2p+1)`` is the Box-Muller pair of
+    words ``2p`` (radius) and ``2p+1`` (angle); value ``mean32 + std32 * z`` in
+    float32, then rounded.  float64: pair ``p`` uses the four words of Philox block
+    ``p``; value ``mean + std * z`` in float64.
+
+    bfloat16 results are returned as their uint16 bit patterns.
+    """
+    if kind not in _KINDS:
+        raise ValueError(kind)
+    start, n = int(start), int(n)
+    if n == 0:
+        return np.empty(0, dtype=np.uint16 if kind == "bfloat16" else kind)
+    p0, p1 = start // 2, (start + n - 1) // 2
+    npairs = p1 - p0 + 1
+    if kind == "float64":
+        w = raw_words(seed, stream, 4 * p0, 4 * npairs).reshape(npairs, 4)
+        zc, zs = _box_muller_f64(w[:, 0], w[:, 1], w[:, 2], w[:, 3])
+        z = np.stack([zc, zs], axis=1).reshape(-1)[start - 2 * p0:][:n]
+        return F64(mean) + F64(std) * z
+    w = raw_words(seed, stream, 2 * p0, 2 * npairs).reshape(npairs, 2)
+    zc, zs = _box_muller_f32(w[:, 0], w[:, 1])
+    z = np.stack([zc, zs], axis=1).reshape(-1)[start - 2 * p0:][:n]
+    return _finish_f32(F32(mean) + F32(std) * z, kind)
