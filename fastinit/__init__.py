@@ -8,7 +8,7 @@ thread count, SIMD path, chunking or call order.  See ``docs/stream.md``.
 from ._core import STREAM_VERSION
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._config import _select_simd_from_environment
-from ._sampling import normal, random_raw, uniform
+from ._sampling import normal, random_raw, trunc_normal, uniform
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,7 @@ __all__ = [
     "random_raw",
     "set_num_threads",
     "show_config",
+    "trunc_normal",
     "uniform",
 ]
 

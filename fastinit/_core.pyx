@@ -18,7 +18,7 @@ cdef extern from "fastinit.h":
         pass
     ctypedef struct fi_kernel_table:
         const char *name
-        fi_fill_fn fill[3][5]
+    int FI_MAX_PARAMS
     ctypedef struct fi_plan:
         int ndim
         int64_t shape[64]
@@ -26,8 +26,9 @@ cdef extern from "fastinit.h":
     int fi_cpu_supports_avx2()
     int fi_select_kernels(const char *name)
     const fi_kernel_table *fi_active_kernels()
-    void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, double p0, double p1)
-    void fi_plan_init(fi_plan *plan, fi_fill_fn fill, const fi_params *params, size_t itemsize,
+    fi_fill_fn fi_lookup_kernel(int dist, int dtype)
+    void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *values, int count)
+    void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t itemsize,
                       int ndim, const int64_t *shape, const int64_t *lstride, const int64_t *bstride,
                       uint64_t loffset, char *data)
     int64_t fi_plan_segment_length()
@@ -43,6 +44,7 @@ cdef extern from "parallel.h":
 DIST_RAW = 0
 DIST_UNIFORM = 1
 DIST_NORMAL = 2
+DIST_TRUNC_NORMAL = 3
 KIND_F32 = 0
 KIND_F64 = 1
 KIND_F16 = 2
@@ -58,24 +60,29 @@ cdef int64_t PIECE_ELEMENTS = 1 << 24
 
 
 def fill(int dist, int kind, cnp.ndarray out, uint64_t seed, uint64_t stream,
-         double p0, double p1, tuple logical_strides, uint64_t logical_offset):
+         tuple values, tuple logical_strides, uint64_t logical_offset):
     """Fill ``out`` in place: element at multi-index i gets the stream value at
-    flat logical index ``logical_offset + sum(i[d] * logical_strides[d])``."""
+    flat logical index ``logical_offset + sum(i[d] * logical_strides[d])``.
+    ``values`` are the distribution's parameters (src_c/fastinit.h)."""
     cdef fi_params params
+    cdef double param_values[8]
     cdef fi_plan plan
     cdef int64_t shape[64]
     cdef int64_t lstride[64]
     cdef int64_t bstride[64]
     cdef int ndim = out.ndim, d
-    cdef const fi_kernel_table *table = fi_active_kernels()
-    cdef fi_fill_fn fn = table.fill[dist][kind]
+    cdef fi_fill_fn fn = fi_lookup_kernel(dist, kind)
     if fn == NULL:
         raise RuntimeError("no kernel for this distribution and dtype")
+    if len(values) > FI_MAX_PARAMS:
+        raise RuntimeError("too many distribution parameters")
+    for d in range(len(values)):
+        param_values[d] = values[d]
     for d in range(ndim):
         shape[d] = out.shape[d]
         bstride[d] = out.strides[d]
         lstride[d] = logical_strides[d]
-    fi_params_init(&params, seed, stream, p0, p1)
+    fi_params_init(&params, seed, stream, param_values, len(values))
     fi_plan_init(&plan, fn, &params, out.itemsize, ndim, shape, lstride, bstride,
                  logical_offset, <char *>cnp.PyArray_DATA(out))
     cdef int nthreads = fi_effective_threads()

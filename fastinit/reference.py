@@ -14,6 +14,8 @@ See ``docs/stream.md`` for the same contract in prose.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "raw_words",
     "uniform_flat",
     "normal_flat",
+    "trunc_normal_flat",
+    "trunc_normal_parameters",
     "round_to_bfloat16_bits",
     "round_to_float16_bits",
 ]
@@ -233,6 +237,98 @@ def _box_muller_f64(x0, x1, x2, x3):
     return r * cos_t, r * sin_t
 
 
+# Inverse normal CDF on (0, 1/2]: P. J. Acklam's rational approximations.
+_NDTRI_TAIL = 0.02425
+_NDTRI_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+            1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
+_NDTRI_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+            6.680131188771972e+01, -1.328068155288572e+01)
+_NDTRI_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+            -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
+_NDTRI_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+            3.754408661907416e+00)
+
+
+def _horner_high(x, coeffs):
+    """coeffs[0]*x**k + ... + coeffs[-1], the first coefficient innermost."""
+    acc = coeffs[0]
+    for c in coeffs[1:]:
+        acc = acc * x + c
+    return acc
+
+
+def _ndtri_lower(t, F):
+    """Phi^-1(t) for 0 < t <= 1/2 in precision F (float32 or float64)."""
+    log = _log_f32 if F is F32 else _log_f64
+    qt = np.sqrt(log(t) * F(-2.0))
+    num_t = _horner_high(qt, [F(c) for c in _NDTRI_C])
+    den_t = _horner_high(qt, [F(c) for c in _NDTRI_D]) * qt + F(1.0)
+    q = t - F(0.5)
+    r = q * q
+    num_c = _horner_high(r, [F(c) for c in _NDTRI_A]) * q
+    den_c = _horner_high(r, [F(c) for c in _NDTRI_B]) * r + F(1.0)
+    tail = t < F(_NDTRI_TAIL)
+    return np.where(tail, num_t, num_c) / np.where(tail, den_t, den_c)
+
+
+def _std_normal_cdf(x):
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+# Intervals whose whole mass lies this far in one tail cannot be inverted in float32.
+TRUNC_NORMAL_MIN_TAIL_MASS = 1e-30
+
+
+def trunc_normal_parameters(mean, std, a, b):
+    """Kernel parameters of a truncated normal on [a, b] (absolute bounds).
+
+    The standardized bounds ``alpha, beta`` are mirrored to ``-beta, -alpha``
+    when ``alpha + beta > 0`` so that the interval leans to the lower tail,
+    where CDF values keep their relative precision.
+
+    Returns
+    -------
+    tuple of 8 floats
+        ``(mean, std, Phi(alpha), Phi(beta) - Phi(alpha), Phi(-beta), a, b, mirror)``
+        with ``mirror`` = -1.0 when mirrored, else 1.0.
+
+    Raises
+    ------
+    ValueError
+        If the interval's probability mass is below TRUNC_NORMAL_MIN_TAIL_MASS
+        (the whole interval more than about 11.3 standard deviations out).
+    """
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    mirror = alpha + beta > 0
+    if mirror:
+        alpha, beta = -beta, -alpha
+    p_alpha, p_beta = _std_normal_cdf(alpha), _std_normal_cdf(beta)
+    if p_beta < TRUNC_NORMAL_MIN_TAIL_MASS:
+        raise ValueError(
+            f"the interval [a, b] = [{a}, {b}] lies {min(abs(alpha), abs(beta)):.1f} standard "
+            f"deviations from the mean {mean}, beyond the supported ~11.3 (its probability "
+            f"mass {p_beta:.3g} is below {TRUNC_NORMAL_MIN_TAIL_MASS:g})"
+        )
+    if beta <= 0:
+        width = p_beta - p_alpha
+    else:
+        width = 0.5 * (math.erf(beta / math.sqrt(2.0)) - math.erf(alpha / math.sqrt(2.0)))
+    return (float(mean), float(std), p_alpha, width, _std_normal_cdf(-beta), float(a), float(b),
+            -1.0 if mirror else 1.0)
+
+
+def _trunc_normal_transform(u, params, F):
+    mean, std, pa, width, qb, lo, hi, mirror = (F(v) for v in params)
+    t_lower = pa + u * width
+    t_upper = qb + (F(1.0) - u) * width
+    lower = t_lower <= F(0.5)
+    x = _ndtri_lower(np.where(lower, t_lower, t_upper), F)
+    z = np.where((~lower) != (mirror < 0), -x, x)
+    v = mean + std * z
+    v = np.where(v > lo, v, lo)
+    return np.where(v < hi, v, hi)
+
+
 # ---------------------------------------------------------------------------
 # Half-precision rounding (round to nearest even of the float32 value)
 # ---------------------------------------------------------------------------
@@ -317,3 +413,28 @@ def normal_flat(seed, stream, start, n, mean, std, kind="float32"):
     zc, zs = _box_muller_f32(w[:, 0], w[:, 1])
     z = np.stack([zc, zs], axis=1).reshape(-1)[start - 2 * p0:][:n]
     return _finish_f32(F32(mean) + F32(std) * z, kind)
+
+
+def trunc_normal_flat(seed, stream, start, n, mean, std, a, b, kind="float32"):
+    """Elements ``start .. start+n-1`` of a truncated normal fill on [a, b].
+
+    Inversion with a fixed draw per element: float32/float16/bfloat16 take
+    word ``i``, ``u = ((w >> 9) + 1/2) * 2**-23`` in (0, 1); float64 takes
+    words ``2i, 2i+1``, ``u = ((x0 >> 6) * 2**26 + (x1 >> 6) + 1/2) * 2**-52``.
+    See :func:`trunc_normal_parameters` and ``_trunc_normal_transform``.
+
+    bfloat16 results are returned as their uint16 bit patterns.
+    """
+    if kind not in _KINDS:
+        raise ValueError(kind)
+    start, n = int(start), int(n)
+    params = trunc_normal_parameters(mean, std, a, b)
+    if kind == "float64":
+        w = raw_words(seed, stream, 2 * start, 2 * n).reshape(n, 2)
+        a_hi = (w[:, 0] >> np.uint32(6)).astype(F64)
+        b_lo = (w[:, 1] >> np.uint32(6)).astype(F64)
+        u = ((a_hi * F64(67108864.0) + b_lo) + F64(0.5)) * F64(2.0 ** -52)
+        return _trunc_normal_transform(u, params, F64)
+    w = raw_words(seed, stream, start, n)
+    u = ((w >> np.uint32(9)).astype(np.int32).astype(F32) + F32(0.5)) * F32(2.0 ** -23)
+    return _finish_f32(_trunc_normal_transform(u, params, F32), kind)

@@ -24,12 +24,17 @@
 #define FI_STREAM_VERSION 1
 #define FI_MAX_NDIM 64
 
+/* Distributions and the meaning of their parameters p[0..]. */
 typedef enum {
-    FI_DIST_RAW = 0,       /* uint32 words of the stream (dtype FI_U32 only) */
-    FI_DIST_UNIFORM = 1,   /* p0 = low, p1 = high - low */
-    FI_DIST_NORMAL = 2,    /* p0 = mean, p1 = std */
+    FI_DIST_RAW = 0,          /* uint32 words of the stream (dtype FI_U32 only) */
+    FI_DIST_UNIFORM = 1,      /* low, high - low */
+    FI_DIST_NORMAL = 2,       /* mean, std */
+    FI_DIST_TRUNC_NORMAL = 3, /* mean, std, Phi(alpha), Phi(beta) - Phi(alpha), Phi(-beta),
+                                 a, b, mirror (+1 or -1); alpha, beta: standardized, mirrored bounds */
     FI_NDIST
 } fi_dist;
+
+#define FI_MAX_PARAMS 8
 
 typedef enum {
     FI_F32 = 0,
@@ -43,8 +48,9 @@ typedef enum {
 typedef struct {
     fi_philox_key key;
     uint64_t stream;
-    double p0, p1;     /* distribution parameters, float64 kernels */
-    float p0f, p1f;    /* the same rounded once to float32: float32/16/bf16 kernels */
+    double p[FI_MAX_PARAMS];   /* distribution parameters, float64 kernels */
+    float pf[FI_MAX_PARAMS];   /* the same rounded once to float32: float32/16/bf16 kernels */
+    int streaming;     /* set by fill.c for outputs far larger than cache: stores bypass it */
 } fi_params;
 
 /*
@@ -69,6 +75,11 @@ int fi_cpu_supports_avx2(void);                   /* AVX2 + FMA + F16C usable */
 int fi_select_kernels(const char *name);          /* "auto"|"avx2"|"generic": 0, -1 unknown, -2 unsupported */
 const fi_kernel_table *fi_active_kernels(void);
 
+static inline fi_fill_fn fi_lookup_kernel(int dist, int dtype)
+{
+    return fi_active_kernels()->fill[dist][dtype];
+}
+
 /* fill.c: an output described as a (possibly strided) box of a logical array. */
 typedef struct {
     fi_fill_fn fill;
@@ -86,12 +97,12 @@ typedef struct {
     int64_t items;                     /* rows * segments_per_row: the units of parallel work */
 } fi_plan;
 
-void fi_plan_init(fi_plan *plan, fi_fill_fn fill, const fi_params *params, size_t itemsize,
+void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t itemsize,
                   int ndim, const int64_t *shape, const int64_t *lstride, const int64_t *bstride,
                   uint64_t loffset, char *data);
 int64_t fi_plan_segment_length(void);
 void fi_plan_run(const fi_plan *plan, int64_t item_begin, int64_t item_end, int nthreads);
 
-void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, double p0, double p1);
+void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *values, int count);
 
 #endif

@@ -7,6 +7,7 @@
 #ifndef FASTINIT_RUN_H
 #define FASTINIT_RUN_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "fastinit.h"
@@ -14,9 +15,11 @@
 /*
  * NAME(p, first, count, dst): elements [first, first+count) of type T, EPB
  * per Philox block; UNIT(p, block, T *out) makes one block, BATCH(p, block,
- * T *out) makes NB consecutive blocks.
+ * T *out) makes NB consecutive blocks.  Before the batches, up to ALIGN_PEEL
+ * single blocks are made until dst is 32-byte aligned (for streaming
+ * stores); FINISH(p) runs at the end.
  */
-#define FI_DEFINE_FILL(NAME, T, EPB, UNIT, NB, BATCH)                            \
+#define FI_DEFINE_FILL(NAME, T, EPB, UNIT, NB, BATCH, ALIGN_PEEL, FINISH)       \
     static void NAME(const fi_params *p, uint64_t first, size_t count, void *dst_) \
     {                                                                           \
         T *dst = (T *)dst_;                                                     \
@@ -29,6 +32,12 @@
             memcpy(dst, tmp + offset, n * sizeof(T));                           \
             dst += n;                                                           \
             count -= n;                                                         \
+        }                                                                       \
+        for (int peel = 0; peel < (ALIGN_PEEL) && count >= (size_t)(NB) * (EPB) \
+                           && ((uintptr_t)dst & 31u); peel++) {                 \
+            UNIT(p, block++, dst);                                              \
+            dst += (EPB);                                                       \
+            count -= (EPB);                                                     \
         }                                                                       \
         for (; count >= (size_t)(NB) * (EPB); count -= (size_t)(NB) * (EPB)) {  \
             BATCH(p, block, dst);                                               \
@@ -43,6 +52,7 @@
             UNIT(p, block, tmp);                                                \
             memcpy(dst, tmp, count * sizeof(T));                                \
         }                                                                       \
+        FINISH(p);                                                              \
     }
 
 #endif

@@ -133,6 +133,62 @@ static inline void fi_box_muller_f64(const uint32_t x[4], double *z_cos, double 
     *z_sin = r * sin_t;
 }
 
+/* Phi^-1(t) for 0 < t <= 1/2 (see fi_constants.h); float and double twins. */
+#define FI_DEFINE_NDTRI_LOWER(NAME, T, CAST, LOG, SQRT)                       \
+    static inline T NAME(T t)                                                \
+    {                                                                        \
+        T num, den;                                                          \
+        if (t < (T)FI_NDTRI_TAIL) {                                          \
+            T q = SQRT(LOG(t) * (T)-2.0);                                    \
+            num = CAST(fi_ndtri_c[0]);                                       \
+            for (int k = 1; k < 6; k++)                                      \
+                num = num * q + CAST(fi_ndtri_c[k]);                         \
+            den = CAST(fi_ndtri_d[0]);                                       \
+            for (int k = 1; k < 4; k++)                                      \
+                den = den * q + CAST(fi_ndtri_d[k]);                         \
+            den = den * q + (T)1.0;                                          \
+        } else {                                                             \
+            T q = t - (T)0.5, r = q * q;                                     \
+            num = CAST(fi_ndtri_a[0]);                                       \
+            for (int k = 1; k < 6; k++)                                      \
+                num = num * r + CAST(fi_ndtri_a[k]);                         \
+            num = num * q;                                                   \
+            den = CAST(fi_ndtri_b[0]);                                       \
+            for (int k = 1; k < 5; k++)                                      \
+                den = den * r + CAST(fi_ndtri_b[k]);                         \
+            den = den * r + (T)1.0;                                          \
+        }                                                                    \
+        return num / den;                                                    \
+    }
+
+#define FI_AS_FLOAT(x) ((float)(x))
+#define FI_AS_DOUBLE(x) ((double)(x))
+FI_DEFINE_NDTRI_LOWER(fi_ndtri_lower_f32, float, FI_AS_FLOAT, fi_log_f32, __builtin_sqrtf)
+FI_DEFINE_NDTRI_LOWER(fi_ndtri_lower_f64, double, FI_AS_DOUBLE, fi_log_f64, __builtin_sqrt)
+
+/*
+ * Truncated normal by inversion from a uniform u in (0, 1).  The bounds were
+ * mirrored (if needed) so the interval leans to the lower tail; the CDF
+ * value is taken from whichever end keeps precision: t = Phi(alpha) + u w
+ * when that is <= 1/2, else t = Phi(-beta) + (1 - u) w and the sign flips.
+ * P: mean, std, Phi(alpha), w, Phi(-beta), a, b, mirror.
+ */
+#define FI_DEFINE_TRUNC_NORMAL(NAME, T, P, NDTRI)                            \
+    static inline T NAME(const T *P, T u)                                    \
+    {                                                                        \
+        T t_lower = P[2] + u * P[3];                                         \
+        T t_upper = P[4] + ((T)1.0 - u) * P[3];                              \
+        int upper = !(t_lower <= (T)0.5);                                    \
+        T x = NDTRI(upper ? t_upper : t_lower);                              \
+        T z = (upper != (P[7] < (T)0.0)) ? -x : x;                           \
+        T v = P[0] + P[1] * z;                                               \
+        v = v > P[5] ? v : P[5];                                             \
+        return v < P[6] ? v : P[6];                                          \
+    }
+
+FI_DEFINE_TRUNC_NORMAL(fi_trunc_normal_f32, float, q, fi_ndtri_lower_f32)
+FI_DEFINE_TRUNC_NORMAL(fi_trunc_normal_f64, double, q, fi_ndtri_lower_f64)
+
 /* ---- half-precision rounding, round to nearest even ---- */
 
 /*
@@ -184,7 +240,7 @@ static inline void fi_unit_uniform_f32(const fi_params *p, uint64_t block, float
     fi_philox_block(&p->key, p->stream, block, x);
     for (int i = 0; i < 4; i++) {
         float u = (float)(int32_t)(x[i] >> 8) * FI_TWO_M24_F;           /* [0, 1) */
-        out[i] = p->p0f + p->p1f * u;
+        out[i] = p->pf[0] + p->pf[1] * u;
     }
 }
 
@@ -192,8 +248,8 @@ static inline void fi_unit_uniform_f64(const fi_params *p, uint64_t block, doubl
 {
     uint32_t x[4];
     fi_philox_block(&p->key, p->stream, block, x);
-    out[0] = p->p0 + p->p1 * (fi_u53(x[0], x[1]) * FI_TWO_M53);
-    out[1] = p->p0 + p->p1 * (fi_u53(x[2], x[3]) * FI_TWO_M53);
+    out[0] = p->p[0] + p->p[1] * (fi_u53(x[0], x[1]) * FI_TWO_M53);
+    out[1] = p->p[0] + p->p[1] * (fi_u53(x[2], x[3]) * FI_TWO_M53);
 }
 
 static inline void fi_unit_normal_f32(const fi_params *p, uint64_t block, float *out)
@@ -204,7 +260,7 @@ static inline void fi_unit_normal_f32(const fi_params *p, uint64_t block, float 
     fi_box_muller_f32(x[0], x[1], &z[0], &z[1]);
     fi_box_muller_f32(x[2], x[3], &z[2], &z[3]);
     for (int i = 0; i < 4; i++)
-        out[i] = p->p0f + p->p1f * z[i];
+        out[i] = p->pf[0] + p->pf[1] * z[i];
 }
 
 static inline void fi_unit_normal_f64(const fi_params *p, uint64_t block, double *out)
@@ -213,8 +269,32 @@ static inline void fi_unit_normal_f64(const fi_params *p, uint64_t block, double
     double z[2];
     fi_philox_block(&p->key, p->stream, block, x);
     fi_box_muller_f64(x, &z[0], &z[1]);
-    out[0] = p->p0 + p->p1 * z[0];
-    out[1] = p->p0 + p->p1 * z[1];
+    out[0] = p->p[0] + p->p[1] * z[0];
+    out[1] = p->p[0] + p->p[1] * z[1];
+}
+
+static inline void fi_unit_trunc_normal_f32(const fi_params *p, uint64_t block, float *out)
+{
+    uint32_t x[4];
+    fi_philox_block(&p->key, p->stream, block, x);
+    for (int i = 0; i < 4; i++) {
+        float u = ((float)(int32_t)(x[i] >> 9) + 0.5f) * FI_TWO_M23_F;     /* (0, 1) */
+        out[i] = fi_trunc_normal_f32(p->pf, u);
+    }
+}
+
+/* 52-bit (x_hi >> 6) * 2^26 + (x_lo >> 6) + 1/2, times 2^-52: exact, in (0, 1). */
+static inline double fi_open_u52(uint32_t x_hi, uint32_t x_lo)
+{
+    return ((double)(int32_t)(x_hi >> 6) * FI_TWO_26 + (double)(int32_t)(x_lo >> 6) + 0.5) * FI_TWO_M52;
+}
+
+static inline void fi_unit_trunc_normal_f64(const fi_params *p, uint64_t block, double *out)
+{
+    uint32_t x[4];
+    fi_philox_block(&p->key, p->stream, block, x);
+    out[0] = fi_trunc_normal_f64(p->p, fi_open_u52(x[0], x[1]));
+    out[1] = fi_trunc_normal_f64(p->p, fi_open_u52(x[2], x[3]));
 }
 
 /* Half-precision units: the float32 unit, then round to nearest even. */
@@ -231,5 +311,7 @@ FI_DEFINE_HALF_UNIT(fi_unit_uniform_f16, fi_unit_uniform_f32, fi_f32_to_f16)
 FI_DEFINE_HALF_UNIT(fi_unit_uniform_bf16, fi_unit_uniform_f32, fi_f32_to_bf16)
 FI_DEFINE_HALF_UNIT(fi_unit_normal_f16, fi_unit_normal_f32, fi_f32_to_f16)
 FI_DEFINE_HALF_UNIT(fi_unit_normal_bf16, fi_unit_normal_f32, fi_f32_to_bf16)
+FI_DEFINE_HALF_UNIT(fi_unit_trunc_normal_f16, fi_unit_trunc_normal_f32, fi_f32_to_f16)
+FI_DEFINE_HALF_UNIT(fi_unit_trunc_normal_bf16, fi_unit_trunc_normal_f32, fi_f32_to_bf16)
 
 #endif

@@ -276,26 +276,198 @@ static inline void box_muller4dx4(const __m128i x[4][LANES4], __m256d z_cos[LANE
     }
 }
 
-/* ---- stores ---- */
+/* ---- truncated normal (mirrors fi_trunc_normal_* in fi_scalar.h) ---- */
 
-static inline void store_f32x32(float *dst, const __m256 v[4])
+/* Phi^-1(t), 0 < t <= 1/2: both rational branches, the right one chosen per lane, one division. */
+static inline void ndtri_lower8x4(const __m256 t[LANES4], __m256 out[LANES4])
 {
-    __m256i out[4], in[4] = {_mm256_castps_si256(v[0]), _mm256_castps_si256(v[1]),
-                             _mm256_castps_si256(v[2]), _mm256_castps_si256(v[3])};
-    transpose4x8(in, out);
-    for (int i = 0; i < 4; i++)
-        _mm256_storeu_si256((__m256i *)(dst + 8 * i), out[i]);
+    __m256 q[LANES4], r[LANES4], num[LANES4], den[LANES4], tail[LANES4];
+    int any_tail = 0;
+    EACH(j) {
+        tail[j] = _mm256_cmp_ps(t[j], _mm256_set1_ps((float)FI_NDTRI_TAIL), _CMP_LT_OQ);
+        any_tail |= _mm256_movemask_ps(tail[j]);
+        q[j] = _mm256_sub_ps(t[j], _mm256_set1_ps(0.5f));
+        r[j] = _mm256_mul_ps(q[j], q[j]);
+        num[j] = _mm256_set1_ps((float)fi_ndtri_a[0]);
+        den[j] = _mm256_set1_ps((float)fi_ndtri_b[0]);
+    }
+    for (int k = 1; k < 6; k++)
+        EACH(j) num[j] = _mm256_add_ps(_mm256_mul_ps(num[j], r[j]), _mm256_set1_ps((float)fi_ndtri_a[k]));
+    for (int k = 1; k < 5; k++)
+        EACH(j) den[j] = _mm256_add_ps(_mm256_mul_ps(den[j], r[j]), _mm256_set1_ps((float)fi_ndtri_b[k]));
+    EACH(j) {
+        num[j] = _mm256_mul_ps(num[j], q[j]);
+        den[j] = _mm256_add_ps(_mm256_mul_ps(den[j], r[j]), _mm256_set1_ps(1.0f));
+    }
+    /* The tail branch (log, sqrt, two polynomials) only when some lane needs it:
+     * rare for the usual bounds, and the lanes' values do not depend on it. */
+    if (any_tail) {
+        __m256 lnt[LANES4], qt[LANES4], num_t[LANES4], den_t[LANES4];
+        log8x4(t, lnt);
+        EACH(j) {
+            qt[j] = _mm256_sqrt_ps(_mm256_mul_ps(lnt[j], _mm256_set1_ps(-2.0f)));
+            num_t[j] = _mm256_set1_ps((float)fi_ndtri_c[0]);
+            den_t[j] = _mm256_set1_ps((float)fi_ndtri_d[0]);
+        }
+        for (int k = 1; k < 6; k++)
+            EACH(j) num_t[j] = _mm256_add_ps(_mm256_mul_ps(num_t[j], qt[j]), _mm256_set1_ps((float)fi_ndtri_c[k]));
+        for (int k = 1; k < 4; k++)
+            EACH(j) den_t[j] = _mm256_add_ps(_mm256_mul_ps(den_t[j], qt[j]), _mm256_set1_ps((float)fi_ndtri_d[k]));
+        EACH(j) {
+            den_t[j] = _mm256_add_ps(_mm256_mul_ps(den_t[j], qt[j]), _mm256_set1_ps(1.0f));
+            num[j] = _mm256_blendv_ps(num[j], num_t[j], tail[j]);
+            den[j] = _mm256_blendv_ps(den[j], den_t[j], tail[j]);
+        }
+    }
+    EACH(j) out[j] = _mm256_div_ps(num[j], den[j]);
 }
 
-static inline void store_f16x32(uint16_t *dst, const __m256 v[4])
+static inline void trunc_normal8x4(const fi_params *p, const __m256 u[LANES4], __m256 v[LANES4])
+{
+    const __m256 pa = _mm256_set1_ps(p->pf[2]), width = _mm256_set1_ps(p->pf[3]);
+    const __m256 qb = _mm256_set1_ps(p->pf[4]), half = _mm256_set1_ps(0.5f);
+    const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+    const __m256 mirror = p->pf[7] < 0.0f ? sign : _mm256_setzero_ps();
+    __m256 t[LANES4], x[LANES4], lower[LANES4];
+    EACH(j) {
+        __m256 t_lower = _mm256_add_ps(pa, _mm256_mul_ps(u[j], width));
+        __m256 t_upper = _mm256_add_ps(qb, _mm256_mul_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), u[j]), width));
+        lower[j] = _mm256_cmp_ps(t_lower, half, _CMP_LE_OQ);
+        t[j] = _mm256_blendv_ps(t_upper, t_lower, lower[j]);
+    }
+    ndtri_lower8x4(t, x);
+    const __m256 mean = _mm256_set1_ps(p->pf[0]), std = _mm256_set1_ps(p->pf[1]);
+    const __m256 lo = _mm256_set1_ps(p->pf[5]), hi = _mm256_set1_ps(p->pf[6]);
+    EACH(j) {
+        __m256 flip = _mm256_xor_ps(_mm256_andnot_ps(lower[j], sign), mirror);
+        __m256 z = _mm256_xor_ps(x[j], flip);
+        v[j] = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(mean, _mm256_mul_ps(std, z)), lo), hi);
+    }
+}
+
+static inline void ndtri_lower4dx4(const __m256d t[LANES4], __m256d out[LANES4])
+{
+    __m256d q[LANES4], r[LANES4], num[LANES4], den[LANES4], tail[LANES4];
+    int any_tail = 0;
+    EACH(j) {
+        tail[j] = _mm256_cmp_pd(t[j], _mm256_set1_pd(FI_NDTRI_TAIL), _CMP_LT_OQ);
+        any_tail |= _mm256_movemask_pd(tail[j]);
+        q[j] = _mm256_sub_pd(t[j], _mm256_set1_pd(0.5));
+        r[j] = _mm256_mul_pd(q[j], q[j]);
+        num[j] = _mm256_set1_pd(fi_ndtri_a[0]);
+        den[j] = _mm256_set1_pd(fi_ndtri_b[0]);
+    }
+    for (int k = 1; k < 6; k++)
+        EACH(j) num[j] = _mm256_add_pd(_mm256_mul_pd(num[j], r[j]), _mm256_set1_pd(fi_ndtri_a[k]));
+    for (int k = 1; k < 5; k++)
+        EACH(j) den[j] = _mm256_add_pd(_mm256_mul_pd(den[j], r[j]), _mm256_set1_pd(fi_ndtri_b[k]));
+    EACH(j) {
+        num[j] = _mm256_mul_pd(num[j], q[j]);
+        den[j] = _mm256_add_pd(_mm256_mul_pd(den[j], r[j]), _mm256_set1_pd(1.0));
+    }
+    /* The tail branch (log, sqrt, two polynomials) only when some lane needs it:
+     * rare for the usual bounds, and the lanes' values do not depend on it. */
+    if (any_tail) {
+        __m256d lnt[LANES4], qt[LANES4], num_t[LANES4], den_t[LANES4];
+        log4dx4(t, lnt);
+        EACH(j) {
+            qt[j] = _mm256_sqrt_pd(_mm256_mul_pd(lnt[j], _mm256_set1_pd(-2.0)));
+            num_t[j] = _mm256_set1_pd(fi_ndtri_c[0]);
+            den_t[j] = _mm256_set1_pd(fi_ndtri_d[0]);
+        }
+        for (int k = 1; k < 6; k++)
+            EACH(j) num_t[j] = _mm256_add_pd(_mm256_mul_pd(num_t[j], qt[j]), _mm256_set1_pd(fi_ndtri_c[k]));
+        for (int k = 1; k < 4; k++)
+            EACH(j) den_t[j] = _mm256_add_pd(_mm256_mul_pd(den_t[j], qt[j]), _mm256_set1_pd(fi_ndtri_d[k]));
+        EACH(j) {
+            den_t[j] = _mm256_add_pd(_mm256_mul_pd(den_t[j], qt[j]), _mm256_set1_pd(1.0));
+            num[j] = _mm256_blendv_pd(num[j], num_t[j], tail[j]);
+            den[j] = _mm256_blendv_pd(den[j], den_t[j], tail[j]);
+        }
+    }
+    EACH(j) out[j] = _mm256_div_pd(num[j], den[j]);
+}
+
+static inline void trunc_normal4dx4(const fi_params *p, const __m256d u[LANES4], __m256d v[LANES4])
+{
+    const __m256d pa = _mm256_set1_pd(p->p[2]), width = _mm256_set1_pd(p->p[3]);
+    const __m256d qb = _mm256_set1_pd(p->p[4]), half = _mm256_set1_pd(0.5);
+    const __m256d sign = _mm256_castsi256_pd(_mm256_set1_epi64x((long long)0x8000000000000000ull));
+    const __m256d mirror = p->p[7] < 0.0 ? sign : _mm256_setzero_pd();
+    __m256d t[LANES4], x[LANES4], lower[LANES4];
+    EACH(j) {
+        __m256d t_lower = _mm256_add_pd(pa, _mm256_mul_pd(u[j], width));
+        __m256d t_upper = _mm256_add_pd(qb, _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(1.0), u[j]), width));
+        lower[j] = _mm256_cmp_pd(t_lower, half, _CMP_LE_OQ);
+        t[j] = _mm256_blendv_pd(t_upper, t_lower, lower[j]);
+    }
+    ndtri_lower4dx4(t, x);
+    const __m256d mean = _mm256_set1_pd(p->p[0]), std = _mm256_set1_pd(p->p[1]);
+    const __m256d lo = _mm256_set1_pd(p->p[5]), hi = _mm256_set1_pd(p->p[6]);
+    EACH(j) {
+        __m256d flip = _mm256_xor_pd(_mm256_andnot_pd(lower[j], sign), mirror);
+        __m256d z = _mm256_xor_pd(x[j], flip);
+        v[j] = _mm256_min_pd(_mm256_max_pd(_mm256_add_pd(mean, _mm256_mul_pd(std, z)), lo), hi);
+    }
+}
+
+static inline __m256d open_u52_4(__m128i x_hi, __m128i x_lo)
+{
+    __m256d a = _mm256_cvtepi32_pd(_mm_srli_epi32(x_hi, 6));
+    __m256d b = _mm256_cvtepi32_pd(_mm_srli_epi32(x_lo, 6));
+    return _mm256_mul_pd(_mm256_add_pd(_mm256_add_pd(_mm256_mul_pd(a, _mm256_set1_pd(FI_TWO_26)), b),
+                                       _mm256_set1_pd(0.5)),
+                         _mm256_set1_pd(FI_TWO_M52));
+}
+
+/* ---- stores ---- */
+
+/* Streaming (non-temporal) stores need 32-byte alignment; fi_run.h peels blocks to get it. */
+static inline int use_streaming(const fi_params *p, const void *dst)
+{
+    return p->streaming && ((uintptr_t)dst & 31u) == 0;
+}
+
+static inline void store256(__m256i *dst, __m256i v, int streaming)
+{
+    if (streaming)
+        _mm256_stream_si256(dst, v);
+    else
+        _mm256_storeu_si256(dst, v);
+}
+
+static inline void store128(__m128i *dst, __m128i v, int streaming)
+{
+    if (streaming)
+        _mm_stream_si128(dst, v);
+    else
+        _mm_storeu_si128(dst, v);
+}
+
+static inline void finish_streaming(const fi_params *p)
+{
+    if (p->streaming)
+        _mm_sfence();   /* order the non-temporal stores before the caller reads */
+}
+
+static inline void store_f32x32(float *dst, const __m256 v[4], int streaming)
 {
     __m256i out[4], in[4] = {_mm256_castps_si256(v[0]), _mm256_castps_si256(v[1]),
                              _mm256_castps_si256(v[2]), _mm256_castps_si256(v[3])};
     transpose4x8(in, out);
     for (int i = 0; i < 4; i++)
-        _mm_storeu_si128((__m128i *)(dst + 8 * i),
-                         _mm256_cvtps_ph(_mm256_castsi256_ps(out[i]),
-                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        store256((__m256i *)(dst + 8 * i), out[i], streaming);
+}
+
+static inline void store_f16x32(uint16_t *dst, const __m256 v[4], int streaming)
+{
+    __m256i out[4], in[4] = {_mm256_castps_si256(v[0]), _mm256_castps_si256(v[1]),
+                             _mm256_castps_si256(v[2]), _mm256_castps_si256(v[3])};
+    transpose4x8(in, out);
+    for (int i = 0; i < 4; i++)
+        store128((__m128i *)(dst + 8 * i),
+                 _mm256_cvtps_ph(_mm256_castsi256_ps(out[i]), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                 streaming);
 }
 
 /* bfloat16 bits (in the low half of each lane) of 8 non-NaN floats, as fi_f32_to_bf16. */
@@ -305,7 +477,7 @@ static inline __m256i bf16_round8(__m256i u)
     return _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7FFF)), lsb), 16);
 }
 
-static inline void store_bf16x32(uint16_t *dst, const __m256 v[4])
+static inline void store_bf16x32(uint16_t *dst, const __m256 v[4], int streaming)
 {
     __m256i out[4], in[4] = {_mm256_castps_si256(v[0]), _mm256_castps_si256(v[1]),
                              _mm256_castps_si256(v[2]), _mm256_castps_si256(v[3])};
@@ -314,17 +486,17 @@ static inline void store_bf16x32(uint16_t *dst, const __m256 v[4])
         /* packus interleaves 128-bit halves; the permute restores order. */
         __m256i packed = _mm256_packus_epi32(bf16_round8(out[i]), bf16_round8(out[i + 1]));
         packed = _mm256_permute4x64_epi64(packed, 0xD8);
-        _mm256_storeu_si256((__m256i *)(dst + 8 * i), packed);
+        store256((__m256i *)(dst + 8 * i), packed, streaming);
     }
 }
 
 /* Elements 2k, 2k+1 of four blocks from per-block even/odd values. */
-static inline void store_f64_pairs(double *dst, __m256d even, __m256d odd)
+static inline void store_f64_pairs(double *dst, __m256d even, __m256d odd, int streaming)
 {
     __m256d lo = _mm256_unpacklo_pd(even, odd);   /* e0 o0 | e2 o2 */
     __m256d hi = _mm256_unpackhi_pd(even, odd);   /* e1 o1 | e3 o3 */
-    _mm256_storeu_pd(dst, _mm256_permute2f128_pd(lo, hi, 0x20));
-    _mm256_storeu_pd(dst + 4, _mm256_permute2f128_pd(lo, hi, 0x31));
+    store256((__m256i *)dst, _mm256_castpd_si256(_mm256_permute2f128_pd(lo, hi, 0x20)), streaming);
+    store256((__m256i *)(dst + 4), _mm256_castpd_si256(_mm256_permute2f128_pd(lo, hi, 0x31)), streaming);
 }
 
 static inline __m128i half128(__m256i v, int upper)
@@ -339,11 +511,12 @@ static inline __m128i half128(__m256i v, int upper)
 static inline void raw_batch(const fi_params *p, uint64_t block, uint32_t *dst)
 {
     __m256i w[PHILOX_GROUPS][4], out[4];
+    const int streaming = use_streaming(p, dst);
     philox_groups(p, block, w);
     EACH_GROUP(g) {
         transpose4x8(w[g], out);
         for (int i = 0; i < 4; i++)
-            _mm256_storeu_si256((__m256i *)(dst + 32 * g + 8 * i), out[i]);
+            store256((__m256i *)(dst + 32 * g + 8 * i), out[i], streaming);
     }
 }
 
@@ -352,7 +525,7 @@ static inline void uniform_batch_f32(const fi_params *p, uint64_t block, __m256 
 {
     __m256i w[PHILOX_GROUPS][4];
     philox_groups(p, block, w);
-    const __m256 low = _mm256_set1_ps(p->p0f), scale = _mm256_set1_ps(p->p1f);
+    const __m256 low = _mm256_set1_ps(p->pf[0]), scale = _mm256_set1_ps(p->pf[1]);
     EACH_GROUP(g) for (int i = 0; i < 4; i++) {
         __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w[g][i], 8)),
                                  _mm256_set1_ps(FI_TWO_M24_F));
@@ -364,7 +537,7 @@ static inline void normal_batch_f32(const fi_params *p, uint64_t block, __m256 v
 {
     __m256i w[PHILOX_GROUPS][4];
     philox_groups(p, block, w);
-    const __m256 mean = _mm256_set1_ps(p->p0f), std = _mm256_set1_ps(p->p1f);
+    const __m256 mean = _mm256_set1_ps(p->pf[0]), std = _mm256_set1_ps(p->pf[1]);
     for (int g = 0; g < PHILOX_GROUPS; g += 2) {
         /* Pairs (radius, angle) are words (0, 1) and (2, 3) of each block. */
         const __m256i xr[LANES4] = {w[g][0], w[g][2], w[g + 1][0], w[g + 1][2]};
@@ -380,48 +553,67 @@ static inline void normal_batch_f32(const fi_params *p, uint64_t block, __m256 v
     }
 }
 
+static inline void trunc_normal_batch_f32(const fi_params *p, uint64_t block, __m256 v[PHILOX_GROUPS][4])
+{
+    __m256i w[PHILOX_GROUPS][4];
+    philox_groups(p, block, w);
+    EACH_GROUP(g) {
+        __m256 u[LANES4];
+        EACH(j) u[j] = _mm256_mul_ps(_mm256_add_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w[g][j], 9)),
+                                                   _mm256_set1_ps(0.5f)),
+                                     _mm256_set1_ps(FI_TWO_M23_F));
+        trunc_normal8x4(p, u, v[g]);
+    }
+}
+
 #define DEFINE_F32_FAMILY(DIST)                                                            \
     static inline void DIST##_batch_store_f32(const fi_params *p, uint64_t b, float *d)     \
     {                                                                                      \
         __m256 v[PHILOX_GROUPS][4];                                                        \
+        const int streaming = use_streaming(p, d);                                         \
         DIST##_batch_f32(p, b, v);                                                         \
-        EACH_GROUP(g) store_f32x32(d + 32 * g, v[g]);                                      \
+        EACH_GROUP(g) store_f32x32(d + 32 * g, v[g], streaming);                                      \
     }                                                                                      \
     static inline void DIST##_batch_store_f16(const fi_params *p, uint64_t b, uint16_t *d)  \
     {                                                                                      \
         __m256 v[PHILOX_GROUPS][4];                                                        \
+        const int streaming = use_streaming(p, d);                                         \
         DIST##_batch_f32(p, b, v);                                                         \
-        EACH_GROUP(g) store_f16x32(d + 32 * g, v[g]);                                      \
+        EACH_GROUP(g) store_f16x32(d + 32 * g, v[g], streaming);                                      \
     }                                                                                      \
     static inline void DIST##_batch_store_bf16(const fi_params *p, uint64_t b, uint16_t *d) \
     {                                                                                      \
         __m256 v[PHILOX_GROUPS][4];                                                        \
+        const int streaming = use_streaming(p, d);                                         \
         DIST##_batch_f32(p, b, v);                                                         \
-        EACH_GROUP(g) store_bf16x32(d + 32 * g, v[g]);                                     \
+        EACH_GROUP(g) store_bf16x32(d + 32 * g, v[g], streaming);                                     \
     }
 
 DEFINE_F32_FAMILY(uniform)
 DEFINE_F32_FAMILY(normal)
+DEFINE_F32_FAMILY(trunc_normal)
 
 static inline void uniform_batch_store_f64(const fi_params *p, uint64_t block, double *dst)
 {
     __m256i w[PHILOX_GROUPS][4];
+    const int streaming = use_streaming(p, dst);
     philox_groups(p, block, w);
-    const __m256d low = _mm256_set1_pd(p->p0), scale = _mm256_set1_pd(p->p1);
+    const __m256d low = _mm256_set1_pd(p->p[0]), scale = _mm256_set1_pd(p->p[1]);
     const __m256d two_m53 = _mm256_set1_pd(FI_TWO_M53);
     EACH_GROUP(g) for (int h = 0; h < 2; h++) {
         __m256d ue = _mm256_mul_pd(u53_4(half128(w[g][0], h), half128(w[g][1], h)), two_m53);
         __m256d uo = _mm256_mul_pd(u53_4(half128(w[g][2], h), half128(w[g][3], h)), two_m53);
         store_f64_pairs(dst + 16 * g + 8 * h, _mm256_add_pd(low, _mm256_mul_pd(scale, ue)),
-                        _mm256_add_pd(low, _mm256_mul_pd(scale, uo)));
+                        _mm256_add_pd(low, _mm256_mul_pd(scale, uo)), streaming);
     }
 }
 
 static inline void normal_batch_store_f64(const fi_params *p, uint64_t block, double *dst)
 {
     __m256i w[PHILOX_GROUPS][4];
+    const int streaming = use_streaming(p, dst);
     philox_groups(p, block, w);
-    const __m256d mean = _mm256_set1_pd(p->p0), std = _mm256_set1_pd(p->p1);
+    const __m256d mean = _mm256_set1_pd(p->p[0]), std = _mm256_set1_pd(p->p[1]);
     for (int g = 0; g < PHILOX_GROUPS; g += 2) {
         /* Vector j = 2(g'-g) + h holds blocks block + 8g' + 4h .. +3: output pairs in order. */
         __m128i x[4][LANES4];
@@ -430,19 +622,41 @@ static inline void normal_batch_store_f64(const fi_params *p, uint64_t block, do
             EACH(j) x[i][j] = half128(w[g + (j >> 1)][i], j & 1);
         box_muller4dx4(x, zc, zs);
         EACH(j) store_f64_pairs(dst + 16 * g + 8 * j, _mm256_add_pd(mean, _mm256_mul_pd(std, zc[j])),
-                                _mm256_add_pd(mean, _mm256_mul_pd(std, zs[j])));
+                                _mm256_add_pd(mean, _mm256_mul_pd(std, zs[j])), streaming);
     }
 }
 
-FI_DEFINE_FILL(raw_u32, uint32_t, 4, fi_unit_raw_u32, BATCH_BLOCKS, raw_batch)
-FI_DEFINE_FILL(uniform_f32, float, 4, fi_unit_uniform_f32, BATCH_BLOCKS, uniform_batch_store_f32)
-FI_DEFINE_FILL(uniform_f64, double, 2, fi_unit_uniform_f64, BATCH_BLOCKS, uniform_batch_store_f64)
-FI_DEFINE_FILL(uniform_f16, uint16_t, 4, fi_unit_uniform_f16, BATCH_BLOCKS, uniform_batch_store_f16)
-FI_DEFINE_FILL(uniform_bf16, uint16_t, 4, fi_unit_uniform_bf16, BATCH_BLOCKS, uniform_batch_store_bf16)
-FI_DEFINE_FILL(normal_f32, float, 4, fi_unit_normal_f32, BATCH_BLOCKS, normal_batch_store_f32)
-FI_DEFINE_FILL(normal_f64, double, 2, fi_unit_normal_f64, BATCH_BLOCKS, normal_batch_store_f64)
-FI_DEFINE_FILL(normal_f16, uint16_t, 4, fi_unit_normal_f16, BATCH_BLOCKS, normal_batch_store_f16)
-FI_DEFINE_FILL(normal_bf16, uint16_t, 4, fi_unit_normal_bf16, BATCH_BLOCKS, normal_batch_store_bf16)
+static inline void trunc_normal_batch_store_f64(const fi_params *p, uint64_t block, double *dst)
+{
+    __m256i w[PHILOX_GROUPS][4];
+    const int streaming = use_streaming(p, dst);
+    philox_groups(p, block, w);
+    EACH_GROUP(g) {
+        /* u[2h] / u[2h+1]: even / odd elements of blocks block + 8g + 4h .. +3. */
+        __m256d u[LANES4], v[LANES4];
+        for (int h = 0; h < 2; h++) {
+            u[2 * h] = open_u52_4(half128(w[g][0], h), half128(w[g][1], h));
+            u[2 * h + 1] = open_u52_4(half128(w[g][2], h), half128(w[g][3], h));
+        }
+        trunc_normal4dx4(p, u, v);
+        for (int h = 0; h < 2; h++)
+            store_f64_pairs(dst + 16 * g + 8 * h, v[2 * h], v[2 * h + 1], streaming);
+    }
+}
+
+FI_DEFINE_FILL(raw_u32, uint32_t, 4, fi_unit_raw_u32, BATCH_BLOCKS, raw_batch, 4, finish_streaming)
+FI_DEFINE_FILL(uniform_f32, float, 4, fi_unit_uniform_f32, BATCH_BLOCKS, uniform_batch_store_f32, 4, finish_streaming)
+FI_DEFINE_FILL(uniform_f64, double, 2, fi_unit_uniform_f64, BATCH_BLOCKS, uniform_batch_store_f64, 4, finish_streaming)
+FI_DEFINE_FILL(uniform_f16, uint16_t, 4, fi_unit_uniform_f16, BATCH_BLOCKS, uniform_batch_store_f16, 4, finish_streaming)
+FI_DEFINE_FILL(uniform_bf16, uint16_t, 4, fi_unit_uniform_bf16, BATCH_BLOCKS, uniform_batch_store_bf16, 4, finish_streaming)
+FI_DEFINE_FILL(normal_f32, float, 4, fi_unit_normal_f32, BATCH_BLOCKS, normal_batch_store_f32, 4, finish_streaming)
+FI_DEFINE_FILL(normal_f64, double, 2, fi_unit_normal_f64, BATCH_BLOCKS, normal_batch_store_f64, 4, finish_streaming)
+FI_DEFINE_FILL(normal_f16, uint16_t, 4, fi_unit_normal_f16, BATCH_BLOCKS, normal_batch_store_f16, 4, finish_streaming)
+FI_DEFINE_FILL(normal_bf16, uint16_t, 4, fi_unit_normal_bf16, BATCH_BLOCKS, normal_batch_store_bf16, 4, finish_streaming)
+FI_DEFINE_FILL(trunc_normal_f32, float, 4, fi_unit_trunc_normal_f32, BATCH_BLOCKS, trunc_normal_batch_store_f32, 4, finish_streaming)
+FI_DEFINE_FILL(trunc_normal_f64, double, 2, fi_unit_trunc_normal_f64, BATCH_BLOCKS, trunc_normal_batch_store_f64, 4, finish_streaming)
+FI_DEFINE_FILL(trunc_normal_f16, uint16_t, 4, fi_unit_trunc_normal_f16, BATCH_BLOCKS, trunc_normal_batch_store_f16, 4, finish_streaming)
+FI_DEFINE_FILL(trunc_normal_bf16, uint16_t, 4, fi_unit_trunc_normal_bf16, BATCH_BLOCKS, trunc_normal_batch_store_bf16, 4, finish_streaming)
 
 const fi_kernel_table fi_kernels_avx2 = {
     "avx2",
@@ -452,5 +666,7 @@ const fi_kernel_table fi_kernels_avx2 = {
                              [FI_F16] = uniform_f16, [FI_BF16] = uniform_bf16},
         [FI_DIST_NORMAL] = {[FI_F32] = normal_f32, [FI_F64] = normal_f64,
                             [FI_F16] = normal_f16, [FI_BF16] = normal_bf16},
+        [FI_DIST_TRUNC_NORMAL] = {[FI_F32] = trunc_normal_f32, [FI_F64] = trunc_normal_f64,
+                                  [FI_F16] = trunc_normal_f16, [FI_BF16] = trunc_normal_bf16},
     },
 };
