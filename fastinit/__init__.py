@@ -8,13 +8,14 @@ thread count, SIMD path, chunking or call order.  See ``docs/stream.md``.
 from ._core import STREAM_VERSION
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._config import _select_simd_from_environment
-from ._sampling import normal, random_raw, trunc_normal, uniform
+from ._sampling import constant, normal, random_raw, trunc_normal, uniform
 
 __version__ = "0.1.0"
 
 __all__ = [
     "STREAM_VERSION",
     "build_info",
+    "constant",
     "get_num_threads",
     "normal",
     "random_raw",

@@ -10,7 +10,7 @@ from ._validate import (
     as_count, as_real, as_seed, as_stream, as_target, check_representable, kind_of,
 )
 
-__all__ = ["random_raw", "uniform", "normal", "trunc_normal"]
+__all__ = ["random_raw", "uniform", "normal", "trunc_normal", "constant"]
 
 _U64_LIMIT = 1 << 64
 
@@ -249,3 +249,41 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
     check_representable(target.dtype, mean=mean, std=std, a=a, b=b)
     values = trunc_normal_parameters(mean, std, a, b)
     return _fill(_core.DIST_TRUNC_NORMAL, target, as_seed(seed), as_stream(stream), *values)
+
+
+def constant(shape=None, value=0.0, *, out=None, dtype=None, region=None):
+    """Fill an array with ``value``, in parallel.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Shape of the logical array.  Optional when ``out`` is given.
+    value : float
+        Finite value; rounded once (to nearest even) to the output dtype.
+    out, dtype, region
+        As in :func:`uniform`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError
+        Unsupported dtype or non-real value.
+    ValueError
+        Non-finite value or one outside the dtype's finite range; bad ``out``
+        or region.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> fi.constant((2, 3), 0.5).tolist()
+    [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]
+    """
+    value = as_real(value, "value")
+    target = as_target(shape, out, dtype, region)
+    check_representable(target.dtype, value=value)
+    exact = float(np.asarray(value).astype(target.dtype))   # one rounding, straight from float64
+    return _fill(_core.DIST_CONSTANT, target, 0, 0, exact)

@@ -31,6 +31,7 @@ typedef enum {
     FI_DIST_NORMAL = 2,       /* mean, std */
     FI_DIST_TRUNC_NORMAL = 3, /* mean, std, Phi(alpha), Phi(beta) - Phi(alpha), Phi(-beta),
                                  a, b, mirror (+1 or -1); alpha, beta: standardized, mirrored bounds */
+    FI_DIST_CONSTANT = 4,     /* value, already representable in the output dtype */
     FI_NDIST
 } fi_dist;
 
@@ -65,6 +66,13 @@ typedef struct {
 } fi_kernel_table;
 
 extern const fi_kernel_table fi_kernels_generic;
+/* Constant fills draw nothing: every table shares these portable loops. */
+void fi_constant_f32(const fi_params *p, uint64_t first, size_t count, void *dst);
+void fi_constant_f64(const fi_params *p, uint64_t first, size_t count, void *dst);
+void fi_constant_f16(const fi_params *p, uint64_t first, size_t count, void *dst);
+void fi_constant_bf16(const fi_params *p, uint64_t first, size_t count, void *dst);
+#define FI_CONSTANT_KERNELS \
+    {[FI_F32] = fi_constant_f32, [FI_F64] = fi_constant_f64, [FI_F16] = fi_constant_f16, [FI_BF16] = fi_constant_bf16}
 #if defined(__x86_64__) || defined(_M_X64)
 #define FI_HAVE_AVX2_KERNELS 1
 extern const fi_kernel_table fi_kernels_avx2;

@@ -668,5 +668,6 @@ const fi_kernel_table fi_kernels_avx2 = {
                             [FI_F16] = normal_f16, [FI_BF16] = normal_bf16},
         [FI_DIST_TRUNC_NORMAL] = {[FI_F32] = trunc_normal_f32, [FI_F64] = trunc_normal_f64,
                                   [FI_F16] = trunc_normal_f16, [FI_BF16] = trunc_normal_bf16},
+        [FI_DIST_CONSTANT] = FI_CONSTANT_KERNELS,
     },
 };
