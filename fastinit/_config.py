@@ -11,6 +11,7 @@ from ._validate import _integer
 __all__ = ["set_num_threads", "get_num_threads", "build_info", "show_config"]
 
 SIMD_CHOICES = ("auto", "avx2", "generic")
+MAX_THREADS = 1 << 15
 
 
 def _select_simd(name: str) -> None:
@@ -46,7 +47,7 @@ def set_num_threads(n):
     TypeError
         If ``n`` is not an integer or None.
     ValueError
-        If ``n < 1``.
+        If ``n < 1`` or ``n > 32768``.
 
     Notes
     -----
@@ -57,8 +58,9 @@ def set_num_threads(n):
         _core.set_requested_threads(0)
         return
     n = _integer(n, "n")
-    if n < 1:
-        raise ValueError(f"number of threads must be >= 1 (or None for the default); got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"number of threads must be in [1, {MAX_THREADS}] (or None for the "
+                         f"default); got {n}")
     _core.set_requested_threads(n)
 
 

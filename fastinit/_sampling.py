@@ -13,6 +13,8 @@ from ._validate import (
 __all__ = ["random_raw", "uniform", "normal", "trunc_normal", "constant"]
 
 _U64_LIMIT = 1 << 64
+# Largest float64 that rounds to a finite float32 (max + half an ulp, exclusive).
+_FLOAT32_MAX = float(np.finfo(np.float32).max) * (1 + 2.0**-25)
 
 
 def _fill(dist, target, seed, stream, *values):
@@ -77,11 +79,11 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
 
     Element ``i`` (flat C-order index in the logical array) uses word ``i``:
     ``u = (w >> 8) * 2**-24`` in :math:`[0, 1)`, and the value is
-    ``float32(low) + float32(high - low) * u`` computed in float32, then
-    rounded to nearest even for float16/bfloat16.  float64 uses words
-    ``2i, 2i+1`` for a 53-bit ``u`` and computes in float64.  Values lie in
-    ``[low, high)`` up to the final rounding, which can give ``high`` itself
-    (as with NumPy).
+    ``min(float32(low) + float32(high - low) * u, float32(high))`` computed in
+    float32, then rounded to nearest even for float16/bfloat16.  float64 uses
+    words ``2i, 2i+1`` for a 53-bit ``u`` and computes in float64.  Values lie
+    in ``[low, high]``: ``high`` itself only through rounding (as with NumPy),
+    never beyond it.
 
     Parameters
     ----------
@@ -131,10 +133,10 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
     target = as_target(shape, out, dtype, region)
     check_representable(target.dtype, low=low, high=high)
     scale = high - low
-    if target.dtype != np.float64 and not np.isfinite(np.float32(scale)):
+    if target.dtype != np.float64 and abs(scale) > _FLOAT32_MAX:
         raise ValueError(f"high - low = {scale} overflows float32, in which {target.dtype.name} "
                          "samples are computed")
-    return _fill(_core.DIST_UNIFORM, target, as_seed(seed), as_stream(stream), low, scale)
+    return _fill(_core.DIST_UNIFORM, target, as_seed(seed), as_stream(stream), low, scale, high)
 
 
 def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, stream=0,

@@ -175,7 +175,7 @@ def as_target(shape, out, dtype, region) -> Target:
         dtype = out_dtype
         if not out.flags.writeable:
             raise ValueError("out is read-only; pass a writable array")
-        if any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+        if out.size and any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
             raise ValueError(
                 f"out has a zero stride (strides {out.strides}, shape {out.shape}): its elements "
                 "overlap in memory; pass an array whose elements are distinct"

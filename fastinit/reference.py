@@ -367,10 +367,10 @@ def uniform_flat(seed, stream, start, n, low, high, kind="float32"):
     """Elements ``start .. start+n-1`` of a uniform fill, as stream v1 defines them.
 
     float32/float16/bfloat16: word ``i`` -> ``u = (w >> 8) * 2**-24`` in [0, 1);
-    value ``low32 + scale32 * u`` in float32 with ``low32 = float32(low)`` and
-    ``scale32 = float32(high - low)`` (difference taken in float64), then rounded
-    to the output type.  float64: words ``2i, 2i+1`` -> 53-bit ``u`` in [0, 1);
-    ``low + (high - low) * u`` in float64.
+    value ``min(low32 + scale32 * u, high32)`` in float32 with ``low32 = float32(low)``,
+    ``scale32 = float32(high - low)`` (difference taken in float64) and
+    ``high32 = float32(high)``, then rounded to the output type.  float64: words
+    ``2i, 2i+1`` -> 53-bit ``u`` in [0, 1); ``min(low + (high - low) * u, high)``.
 
     bfloat16 results are returned as their uint16 bit patterns.
     """
@@ -381,10 +381,12 @@ def uniform_flat(seed, stream, start, n, low, high, kind="float32"):
     if kind == "float64":
         w = raw_words(seed, stream, 2 * start, 2 * n).reshape(n, 2)
         u = _u53_f64(w[:, 0], w[:, 1]) * _TWO_M53
-        return F64(low) + F64(scale) * u
+        v = F64(low) + F64(scale) * u
+        return np.where(v < F64(high), v, F64(high))
     w = raw_words(seed, stream, start, n)
     u = (w >> np.uint32(8)).astype(np.int32).astype(F32) * _TWO_M24
-    return _finish_f32(F32(low) + F32(scale) * u, kind)
+    v = F32(low) + F32(scale) * u
+    return _finish_f32(np.where(v < F32(high), v, F32(high)), kind)
 
 
 def normal_flat(seed, stream, start, n, mean, std, kind="float32"):

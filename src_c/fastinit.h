@@ -27,7 +27,7 @@
 /* Distributions and the meaning of their parameters p[0..]. */
 typedef enum {
     FI_DIST_RAW = 0,          /* uint32 words of the stream (dtype FI_U32 only) */
-    FI_DIST_UNIFORM = 1,      /* low, high - low */
+    FI_DIST_UNIFORM = 1,      /* low, high - low, high */
     FI_DIST_NORMAL = 2,       /* mean, std */
     FI_DIST_TRUNC_NORMAL = 3, /* mean, std, Phi(alpha), Phi(beta) - Phi(alpha), Phi(-beta),
                                  a, b, mirror (+1 or -1); alpha, beta: standardized, mirrored bounds */

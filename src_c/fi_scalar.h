@@ -240,7 +240,8 @@ static inline void fi_unit_uniform_f32(const fi_params *p, uint64_t block, float
     fi_philox_block(&p->key, p->stream, block, x);
     for (int i = 0; i < 4; i++) {
         float u = (float)(int32_t)(x[i] >> 8) * FI_TWO_M24_F;           /* [0, 1) */
-        out[i] = p->pf[0] + p->pf[1] * u;
+        float v = p->pf[0] + p->pf[1] * u;
+        out[i] = v < p->pf[2] ? v : p->pf[2];     /* rounding must not step past high */
     }
 }
 
@@ -248,8 +249,10 @@ static inline void fi_unit_uniform_f64(const fi_params *p, uint64_t block, doubl
 {
     uint32_t x[4];
     fi_philox_block(&p->key, p->stream, block, x);
-    out[0] = p->p[0] + p->p[1] * (fi_u53(x[0], x[1]) * FI_TWO_M53);
-    out[1] = p->p[0] + p->p[1] * (fi_u53(x[2], x[3]) * FI_TWO_M53);
+    for (int i = 0; i < 2; i++) {
+        double v = p->p[0] + p->p[1] * (fi_u53(x[2 * i], x[2 * i + 1]) * FI_TWO_M53);
+        out[i] = v < p->p[2] ? v : p->p[2];
+    }
 }
 
 static inline void fi_unit_normal_f32(const fi_params *p, uint64_t block, float *out)

@@ -526,10 +526,11 @@ static inline void uniform_batch_f32(const fi_params *p, uint64_t block, __m256 
     __m256i w[PHILOX_GROUPS][4];
     philox_groups(p, block, w);
     const __m256 low = _mm256_set1_ps(p->pf[0]), scale = _mm256_set1_ps(p->pf[1]);
+    const __m256 high = _mm256_set1_ps(p->pf[2]);
     EACH_GROUP(g) for (int i = 0; i < 4; i++) {
         __m256 u = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(w[g][i], 8)),
                                  _mm256_set1_ps(FI_TWO_M24_F));
-        v[g][i] = _mm256_add_ps(low, _mm256_mul_ps(scale, u));
+        v[g][i] = _mm256_min_ps(_mm256_add_ps(low, _mm256_mul_ps(scale, u)), high);
     }
 }
 
@@ -599,12 +600,13 @@ static inline void uniform_batch_store_f64(const fi_params *p, uint64_t block, d
     const int streaming = use_streaming(p, dst);
     philox_groups(p, block, w);
     const __m256d low = _mm256_set1_pd(p->p[0]), scale = _mm256_set1_pd(p->p[1]);
-    const __m256d two_m53 = _mm256_set1_pd(FI_TWO_M53);
+    const __m256d high = _mm256_set1_pd(p->p[2]), two_m53 = _mm256_set1_pd(FI_TWO_M53);
     EACH_GROUP(g) for (int h = 0; h < 2; h++) {
         __m256d ue = _mm256_mul_pd(u53_4(half128(w[g][0], h), half128(w[g][1], h)), two_m53);
         __m256d uo = _mm256_mul_pd(u53_4(half128(w[g][2], h), half128(w[g][3], h)), two_m53);
-        store_f64_pairs(dst + 16 * g + 8 * h, _mm256_add_pd(low, _mm256_mul_pd(scale, ue)),
-                        _mm256_add_pd(low, _mm256_mul_pd(scale, uo)), streaming);
+        store_f64_pairs(dst + 16 * g + 8 * h,
+                        _mm256_min_pd(_mm256_add_pd(low, _mm256_mul_pd(scale, ue)), high),
+                        _mm256_min_pd(_mm256_add_pd(low, _mm256_mul_pd(scale, uo)), high), streaming);
     }
 }
 
