@@ -70,8 +70,8 @@ TYPE_ERRORS = [
     ("seed-np-bool", fi.uniform, (), dict(out=Out(), seed=np.True_), "seed must be an integer; got bool"),
     ("seed-np-float", fi.uniform, (), dict(out=Out(), seed=np.float64(2)), "seed must be an integer; got float64"),
     ("seed-str", fi.uniform, (), dict(out=Out(), seed="7"), "seed must be an integer; got str '7'"),
-    ("stream-float", fi.normal, (), dict(out=Out(), seed=1, stream=0.5), "stream must be an integer; got float 0.5"),
-    ("stream-bool", fi.uniform, (), dict(out=Out(), seed=1, stream=False), "stream must be an integer; got bool False"),
+    ("stream-float", fi.normal, (), dict(out=Out(), seed=1, stream=0.5), "stream must be an integer or a str; got float 0.5"),
+    ("stream-bool", fi.uniform, (), dict(out=Out(), seed=1, stream=False), "stream must be an integer or a str; got bool False"),
     # distribution parameters
     ("low-complex", fi.uniform, (), dict(out=Out(), low=1j, seed=1), r"low must be a real number; got complex 1j"),
     ("high-str", fi.uniform, (), dict(out=Out(), high="2", seed=1), "high must be a real number; got str '2'"),
@@ -98,7 +98,7 @@ TYPE_ERRORS = [
     ("raw-n-bool", fi.random_raw, (True,), dict(seed=1), "n must be an integer; got bool True"),
     ("raw-start-float", fi.random_raw, (2,), dict(seed=1, start=1.0), "start must be an integer; got float 1.0"),
     ("raw-seed-float", fi.random_raw, (2,), dict(seed=0.0), "seed must be an integer; got float 0.0"),
-    ("raw-stream-bool", fi.random_raw, (2,), dict(seed=0, stream=True), "stream must be an integer; got bool True"),
+    ("raw-stream-bool", fi.random_raw, (2,), dict(seed=0, stream=True), "stream must be an integer or a str; got bool True"),
     ("threads-float", fi.set_num_threads, (2.0,), {}, "n must be an integer; got float 2.0"),
     ("threads-bool", fi.set_num_threads, (True,), {}, "n must be an integer; got bool True"),
 ]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the extension with AddressSanitizer + UndefinedBehaviorSanitizer in a
 # scratch copy of the tree and run the test suite (default: the fast tests)
-# against it, on both SIMD paths.  Usage: tools/sanitize.sh [pytest args...]
+# against it, on both SIMD paths.  Usage: tools/sanitize.sh [pytest args and paths...]
+# (paths relative to the repository root; default: tests -m "not slow").
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -19,9 +20,9 @@ asan="$(gcc -print-file-name=libasan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 args=("$@")
-[ ${#args[@]} -eq 0 ] && args=(-m "not slow" -q -x -p no:cacheprovider)
+[ ${#args[@]} -eq 0 ] && args=(tests -m "not slow" -q -x -p no:cacheprovider)
 for simd in avx2 generic; do
     echo "== sanitized test run, FASTINIT_SIMD=$simd"
     (cd "$work" && LD_PRELOAD="$asan" FASTINIT_SIMD="$simd" PYTHONPATH="$work" \
-        python -m pytest tests "${args[@]}")
+        python -m pytest "${args[@]}")
 done
