@@ -9,6 +9,14 @@ from ._core import STREAM_VERSION
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._config import _select_simd_from_environment
 from ._sampling import constant, normal, random_raw, trunc_normal, uniform
+from ._validate import stream_id
+from ._fans import calculate_gain, compute_fans
+from ._schemes import (
+    glorot_normal, glorot_uniform, he_normal, he_uniform, kaiming_normal, kaiming_uniform,
+    lecun_normal, lecun_uniform, variance_scaling, xavier_normal, xavier_uniform,
+)
+from ._structured import dirac, eye, ones, orthogonal, sparse, zeros
+from ._activation import Scheme, init_for, scheme_for
 
 __version__ = "0.1.0"
 
@@ -21,8 +29,32 @@ __all__ = [
     "random_raw",
     "set_num_threads",
     "show_config",
+    "stream_id",
     "trunc_normal",
     "uniform",
+    # initialization schemes
+    "Scheme",
+    "calculate_gain",
+    "compute_fans",
+    "dirac",
+    "eye",
+    "glorot_normal",
+    "glorot_uniform",
+    "he_normal",
+    "he_uniform",
+    "init_for",
+    "kaiming_normal",
+    "kaiming_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "ones",
+    "orthogonal",
+    "scheme_for",
+    "sparse",
+    "variance_scaling",
+    "xavier_normal",
+    "xavier_uniform",
+    "zeros",
 ]
 
 _select_simd_from_environment()

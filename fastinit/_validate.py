@@ -262,3 +262,31 @@ def as_target(shape, out, dtype, region) -> Target:
     strides = tuple(reversed(strides))
     offset = sum(s * st for s, st in zip(starts, strides))
     return Target(out, dtype, strides, offset)
+
+
+def quoted(names):
+    """'a', 'b', 'c': the allowed values as error messages list them."""
+    return ", ".join(repr(name) for name in names)
+
+
+def as_choice(value, name, allowed):
+    """``value`` if it is one of the strings ``allowed``; TypeError/ValueError otherwise."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a string, one of {quoted(allowed)}; got {type(value).__name__} {value!r}"
+        )
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {quoted(allowed)}; got {value!r}")
+    return value
+
+
+def as_logical_target(shape, out, dtype, region):
+    """Validate the output arguments before anything else is computed.
+
+    Returns the full logical shape (``out.shape`` when only ``out`` is given)
+    and the resolved :class:`fastinit._validate.Target`; schemes pass
+    ``target.out`` on to the core samplers so the array is allocated only once.
+    """
+    target = as_target(shape, out, dtype, region)
+    logical = target.out.shape if shape is None else as_shape(shape)
+    return logical, target

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import fastinit as fi
-from fastinit import reference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,0 +1,542 @@
+r"""Variance-scaling initializers and the named schemes that specialize them.
+
+One mechanism, as in ``jax.nn.initializers``: :func:`variance_scaling` draws
+zero-mean values with variance :math:`\text{scale} / n`, where :math:`n` is a
+fan of the array (``mode``) and the shape of the distribution is
+``distribution``.  Every named scheme only says which ``scale``, ``mode`` and
+``distribution`` it is:
+
+=====================  ==========================  ===============  ==================
+scheme                 scale                       mode             distribution
+=====================  ==========================  ===============  ==================
+xavier (glorot)        :math:`\text{gain}^2`       ``fan_avg``      uniform / normal
+kaiming (he)           :math:`\text{gain}^2`       ``fan_in/out``   uniform / normal
+lecun                  1                           ``fan_in``       uniform / truncated
+=====================  ==========================  ===============  ==================
+
+The named schemes follow ``torch.nn.init`` (argument names, gains, plain
+normal for ``*_normal``), lecun follows ``jax.nn.initializers``.  Fans come
+from the full logical ``shape`` even when only a ``region`` is filled, so a
+block is bit-identical to the same block of the whole array.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._fans import _gain, _warn_if_empty, compute_fans
+from ._sampling import normal, trunc_normal, uniform
+from ._validate import as_choice, as_logical_target, as_real, as_seed, as_stream
+
+__all__ = [
+    "variance_scaling",
+    "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
+    "kaiming_uniform", "kaiming_normal", "he_uniform", "he_normal",
+    "lecun_uniform", "lecun_normal",
+]
+
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
+_KAIMING_MODES = ("fan_in", "fan_out")   # torch's kaiming_* accept only these
+
+# Standard deviation of a standard normal truncated to [-2, 2] (JAX's constant):
+# dividing by it gives the truncated samples exactly the intended variance.
+_STD_OF_STANDARD_NORMAL_TRUNCATED_AT_2 = 0.87962566103423978
+
+
+def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
+                     in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0, region=None):
+    r"""Fill an array with zero-mean values of variance ``scale / n``.
+
+    With :math:`(\text{fan\_in}, \text{fan\_out})` from :func:`compute_fans`,
+
+    .. math::
+
+        n = \begin{cases}
+            \text{fan\_in} & \text{mode = "fan\_in"} \\
+            \text{fan\_out} & \text{mode = "fan\_out"} \\
+            (\text{fan\_in} + \text{fan\_out}) / 2 & \text{mode = "fan\_avg"} \\
+            \sqrt{\text{fan\_in} \cdot \text{fan\_out}} & \text{mode = "fan\_geo\_avg"}
+        \end{cases}
+
+    and the values are drawn from
+
+    * ``"truncated_normal"``: :math:`\mathcal{N}(0, \sigma^2)` truncated to
+      :math:`[-2\sigma, 2\sigma]`, :math:`\sigma = \sqrt{\text{scale}/n} / 0.87962566103423978`
+      (the divisor is the standard deviation of a standard normal truncated to
+      :math:`[-2, 2]`, so the samples have variance :math:`\text{scale}/n`);
+    * ``"normal"`` (or ``"untruncated_normal"``):
+      :math:`\mathcal{N}(0, \text{scale}/n)`;
+    * ``"uniform"``: :math:`\mathcal{U}(-\ell, \ell)`, :math:`\ell = \sqrt{3\,\text{scale}/n}`.
+
+    Also known as ``jax.nn.initializers.variance_scaling`` and Keras
+    ``VarianceScaling``; they are the same distribution, except that the default fan layout is PyTorch's
+    ``(out, in, *kernel)``; pass ``in_axis=-2, out_axis=-1`` for JAX/Keras
+    ``(*kernel, in, out)`` kernels.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    scale : float, optional
+        Variance multiplier, finite and ``> 0``.
+    mode : {"fan_in", "fan_out", "fan_avg", "fan_geo_avg"}, optional
+        Which fan :math:`n` is.
+    distribution : {"truncated_normal", "normal", "untruncated_normal", "uniform"}, optional
+        Shape of the distribution.
+    in_axis, out_axis : int, optional
+        Axes of the input and output features, as in :func:`compute_fans`.
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.uniform`.  With ``region``, the fans still come
+        from the full ``shape``: the block equals ``variance_scaling(shape,
+        ...)[region]`` bit for bit.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.  A zero-element array is
+        returned as is, with a warning (as torch does).
+
+    Raises
+    ------
+    TypeError
+        Non-real ``scale``, non-string ``mode``/``distribution``, non-integer
+        axes, and the type errors of :func:`fastinit.uniform`.
+    ValueError
+        ``scale <= 0`` or non-finite, unknown ``mode``/``distribution``, a
+        shape with fewer than 2 dimensions, bad axes, and the value errors of
+        :func:`fastinit.uniform`.
+
+    See Also
+    --------
+    xavier_uniform, kaiming_normal, lecun_normal : named specializations.
+
+    References
+    ----------
+    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
+       deep feedforward neural networks", AISTATS 2010.
+    .. [2] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
+       surpassing human-level performance on ImageNet classification", ICCV 2015.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.variance_scaling((4096, 1024), 2.0, "fan_in", "truncated_normal", seed=0)
+    >>> round(float(w.std() * 1024 ** 0.5), 2)       # std = sqrt(2 / fan_in)
+    1.41
+    >>> k = fi.variance_scaling((3, 3, 64, 128), 1.0, "fan_avg", "uniform",
+    ...                         in_axis=-2, out_axis=-1, seed=0)   # a JAX HWIO kernel
+    """
+    scale = as_real(scale, "scale")
+    if scale <= 0:
+        raise ValueError(f"scale must be > 0; got {scale}")
+    return _variance_scaling(shape, scale, mode, distribution, in_axis=in_axis, out_axis=out_axis,
+                             out=out, dtype=dtype, seed=seed, stream=stream, region=region)
+
+
+def _variance_scaling(shape, scale, mode, distribution, *, in_axis, out_axis, out, dtype, seed,
+                      stream, region):
+    """variance_scaling for a ``scale >= 0`` the caller has already checked.
+
+    The named schemes come here directly so that their own argument (``gain``)
+    is the one an error message names; ``gain=0`` (all zeros) is allowed, as in torch.
+    """
+    mode = as_choice(mode, "mode", MODES)
+    distribution = as_choice(distribution, "distribution", DISTRIBUTIONS)
+    seed, stream = as_seed(seed), as_stream(stream)
+    logical, target = as_logical_target(shape, out, dtype, region)
+    fan_in, fan_out = compute_fans(logical, in_axis=in_axis, out_axis=out_axis)
+    if _warn_if_empty(logical, stacklevel=3) or target.out.size == 0:
+        return target.out
+    fan = {
+        "fan_in": fan_in,
+        "fan_out": fan_out,
+        "fan_avg": (fan_in + fan_out) / 2,
+        "fan_geo_avg": math.sqrt(fan_in * fan_out),
+    }[mode]
+    variance = scale / fan
+    fill = dict(out=target.out, seed=seed, stream=stream, region=region)
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * variance)
+        return uniform(logical, -limit, limit, **fill)
+    if distribution == "truncated_normal":
+        std = math.sqrt(variance) / _STD_OF_STANDARD_NORMAL_TRUNCATED_AT_2
+        return trunc_normal(logical, 0.0, std, -2.0 * std, 2.0 * std, **fill)
+    return normal(logical, 0.0, math.sqrt(variance), **fill)
+
+
+def _gain_squared(gain):
+    gain = as_real(gain, "gain")
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0; got {gain}")
+    return gain * gain
+
+
+def _kaiming_scale(a, mode, nonlinearity):
+    as_choice(mode, "mode", _KAIMING_MODES)
+    return _gain(nonlinearity, a, "a") ** 2
+
+
+def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None,
+                   stream=0, region=None):
+    r"""Xavier (Glorot) uniform initialization, as ``torch.nn.init.xavier_uniform_``.
+
+    .. math::
+
+        W \sim \mathcal{U}(-\ell, \ell), \quad
+        \ell = \text{gain} \cdot \sqrt{\frac{6}{\text{fan\_in} + \text{fan\_out}}}
+
+    i.e. :func:`variance_scaling` with ``scale = gain**2``, ``mode="fan_avg"``,
+    ``distribution="uniform"`` (variance :math:`2\,\text{gain}^2 / (\text{fan\_in} + \text{fan\_out})`).
+
+    Also known as Glorot uniform initialization (:func:`glorot_uniform` is the
+    same function; with ``gain=1`` it is ``jax.nn.initializers.glorot_uniform``
+    and Keras ``GlorotUniform`` given their fan layout).
+
+    Some tutorials write the bound as :math:`\sqrt{6}/\sqrt{n}` with :math:`n`
+    the *average* fan; that is :math:`\sqrt{6/n_\text{avg}} = \sqrt{12/(\text{fan\_in}+\text{fan\_out})}`
+    and doubles the variance.  Glorot & Bengio (2010, eq. 16) and torch use
+    the sum of the fans, as here.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    gain : float, optional
+        Finite, ``>= 0``; see :func:`calculate_gain`.
+    in_axis, out_axis : int, optional
+        Fan layout, as in :func:`compute_fans` (PyTorch's by default).
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError
+        Non-real ``gain``, and as :func:`variance_scaling`.
+    ValueError
+        Negative or non-finite ``gain``, and as :func:`variance_scaling`.
+
+    References
+    ----------
+    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
+       deep feedforward neural networks", AISTATS 2010.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.xavier_uniform((256, 768), seed=0)
+    >>> bound = (6 / (256 + 768)) ** 0.5
+    >>> bool(abs(w).max() <= bound)
+    True
+    """
+    return _variance_scaling(shape, _gain_squared(gain), "fan_avg", "uniform", in_axis=in_axis,
+                             out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
+                             region=region)
+
+
+def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None,
+                  stream=0, region=None):
+    r"""Xavier (Glorot) normal initialization, as ``torch.nn.init.xavier_normal_``.
+
+    .. math::
+
+        W \sim \mathcal{N}(0, \sigma^2), \quad
+        \sigma = \text{gain} \cdot \sqrt{\frac{2}{\text{fan\_in} + \text{fan\_out}}}
+
+    i.e. :func:`variance_scaling` with ``scale = gain**2``, ``mode="fan_avg"``,
+    ``distribution="normal"`` (untruncated, as torch).
+
+    Also known as Glorot normal initialization (:func:`glorot_normal` is the
+    same function).  ``jax.nn.initializers.glorot_normal`` and Keras
+    ``GlorotNormal`` have the same variance but *truncate* the normal:
+    ``variance_scaling(shape, 1.0, "fan_avg", "truncated_normal", ...)``.
+    The bound note of :func:`xavier_uniform` applies to the variance here too.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    gain : float, optional
+        Finite, ``>= 0``; see :func:`calculate_gain`.
+    in_axis, out_axis : int, optional
+        Fan layout, as in :func:`compute_fans`.
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.normal`; fans come from the full ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError
+        Non-real ``gain``, and as :func:`variance_scaling`.
+    ValueError
+        Negative or non-finite ``gain``, and as :func:`variance_scaling`.
+
+    References
+    ----------
+    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
+       deep feedforward neural networks", AISTATS 2010.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.xavier_normal((1024, 1024), gain=fi.calculate_gain("tanh"), seed=0)
+    >>> round(float(w.std()), 4)     # 5/3 * sqrt(2 / 2048)
+    0.0521
+    """
+    return _variance_scaling(shape, _gain_squared(gain), "fan_avg", "normal", in_axis=in_axis,
+                             out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
+                             region=region)
+
+
+def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
+                    out_axis=0, out=None, dtype=None, seed=None, stream=0, region=None):
+    r"""Kaiming (He) uniform initialization, as ``torch.nn.init.kaiming_uniform_``.
+
+    .. math::
+
+        W \sim \mathcal{U}(-\ell, \ell), \quad
+        \ell = \text{gain} \cdot \sqrt{\frac{3}{\text{fan\_mode}}}, \quad
+        \text{gain} = \text{calculate\_gain}(\text{nonlinearity}, a)
+
+    i.e. :func:`variance_scaling` with ``scale = gain**2``, ``mode``,
+    ``distribution="uniform"``.
+
+    Also known as He uniform initialization (:func:`he_uniform` is the same
+    function).  ``jax.nn.initializers.he_uniform`` and Keras ``HeUniform``
+    are ``kaiming_uniform(shape, nonlinearity="relu", in_axis=-2, out_axis=-1)``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    a : float, optional
+        Negative slope of the rectifier after this layer (only used with
+        ``nonlinearity="leaky_relu"``; the default 0 gives the relu gain).
+    mode : {"fan_in", "fan_out"}, optional
+        ``"fan_in"`` keeps the variance of activations in the forward pass,
+        ``"fan_out"`` that of gradients in the backward pass.
+    nonlinearity : str, optional
+        A name :func:`calculate_gain` knows; meant for ``"relu"`` or
+        ``"leaky_relu"`` (default).
+    in_axis, out_axis : int, optional
+        Fan layout, as in :func:`compute_fans`.
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.  A zero-element array is
+        returned as is, with a warning (as torch does).
+
+    Raises
+    ------
+    TypeError
+        Non-string ``mode``/``nonlinearity``, non-real ``a`` with leaky_relu,
+        and as :func:`variance_scaling`.
+    ValueError
+        Unknown ``mode`` or ``nonlinearity``, non-finite ``a``, and as
+        :func:`variance_scaling`.
+
+    References
+    ----------
+    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
+       surpassing human-level performance on ImageNet classification", ICCV 2015.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.kaiming_uniform((512, 256), nonlinearity="relu", seed=0)
+    >>> bool(abs(w).max() <= (6 / 256) ** 0.5)
+    True
+    """
+    return _variance_scaling(shape, _kaiming_scale(a, mode, nonlinearity), mode, "uniform",
+                             in_axis=in_axis, out_axis=out_axis, out=out, dtype=dtype, seed=seed,
+                             stream=stream, region=region)
+
+
+def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
+                   out_axis=0, out=None, dtype=None, seed=None, stream=0, region=None):
+    r"""Kaiming (He) normal initialization, as ``torch.nn.init.kaiming_normal_``.
+
+    .. math::
+
+        W \sim \mathcal{N}(0, \sigma^2), \quad
+        \sigma = \frac{\text{gain}}{\sqrt{\text{fan\_mode}}}, \quad
+        \text{gain} = \text{calculate\_gain}(\text{nonlinearity}, a)
+
+    i.e. :func:`variance_scaling` with ``scale = gain**2``, ``mode``,
+    ``distribution="normal"`` (untruncated, as torch).
+
+    Also known as He normal initialization (:func:`he_normal` is the same
+    function, with torch's semantics).  ``jax.nn.initializers.he_normal`` and
+    Keras ``HeNormal`` *truncate* the normal:
+    ``variance_scaling(shape, 2.0, "fan_in", "truncated_normal", in_axis=-2, out_axis=-1)``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    a : float, optional
+        Negative slope of the rectifier after this layer (only used with
+        ``nonlinearity="leaky_relu"``).
+    mode : {"fan_in", "fan_out"}, optional
+        As in :func:`kaiming_uniform`.
+    nonlinearity : str, optional
+        A name :func:`calculate_gain` knows.
+    in_axis, out_axis : int, optional
+        Fan layout, as in :func:`compute_fans`.
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.normal`; fans come from the full ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`kaiming_uniform`.
+
+    References
+    ----------
+    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
+       surpassing human-level performance on ImageNet classification", ICCV 2015.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.kaiming_normal((64, 3, 7, 7), mode="fan_out", nonlinearity="relu", seed=0)
+    >>> round(float(w.std() * (64 * 49) ** 0.5), 1)     # sqrt(2)
+    1.4
+    """
+    return _variance_scaling(shape, _kaiming_scale(a, mode, nonlinearity), mode, "normal",
+                             in_axis=in_axis, out_axis=out_axis, out=out, dtype=dtype, seed=seed,
+                             stream=stream, region=region)
+
+
+def lecun_uniform(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0,
+                  region=None):
+    r"""LeCun uniform initialization, as ``jax.nn.initializers.lecun_uniform``.
+
+    .. math::
+
+        W \sim \mathcal{U}(-\ell, \ell), \quad \ell = \sqrt{\frac{3}{\text{fan\_in}}}
+
+    i.e. :func:`variance_scaling` with ``scale=1``, ``mode="fan_in"``,
+    ``distribution="uniform"`` (variance :math:`1/\text{fan\_in}`).
+
+    Also known as Keras ``LecunUniform``.
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    in_axis, out_axis : int, optional
+        Fan layout, as in :func:`compute_fans` (PyTorch's by default; JAX and
+        Keras use ``in_axis=-2, out_axis=-1``).
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`variance_scaling`.
+
+    References
+    ----------
+    .. [1] Y. LeCun, L. Bottou, G. B. Orr and K.-R. Müller, "Efficient
+       BackProp", in Neural Networks: Tricks of the Trade, Springer, 1998.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.lecun_uniform((128, 300), seed=0)
+    >>> bool(abs(w).max() <= (3 / 300) ** 0.5)
+    True
+    """
+    return _variance_scaling(shape, 1.0, "fan_in", "uniform", in_axis=in_axis, out_axis=out_axis,
+                             out=out, dtype=dtype, seed=seed, stream=stream, region=region)
+
+
+def lecun_normal(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0,
+                 region=None):
+    r"""LeCun normal initialization, as ``jax.nn.initializers.lecun_normal``.
+
+    .. math::
+
+        W \sim \mathcal{N}(0, \sigma^2) \text{ truncated to } [-2\sigma, 2\sigma], \quad
+        \sigma = \frac{1}{0.87962566103423978\,\sqrt{\text{fan\_in}}}
+
+    i.e. :func:`variance_scaling` with ``scale=1``, ``mode="fan_in"``,
+    ``distribution="truncated_normal"``: the samples have variance
+    :math:`1/\text{fan\_in}`.  It is the standard initialization for SELU
+    networks (Klambauer et al., 2017).
+
+    Also known as Keras ``LecunNormal``.  (torch has no lecun scheme; its
+    closest, ``kaiming_normal_(w, nonlinearity="linear")``, is untruncated.)
+
+    Parameters
+    ----------
+    shape : int or tuple of int, optional
+        Full shape of the weight array (at least 2-D).  Optional when ``out``
+        is given.
+    in_axis, out_axis : int, optional
+        Fan layout, as in :func:`compute_fans`.
+    out, dtype, seed, stream, region
+        As in :func:`fastinit.trunc_normal`; fans come from the full ``shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``out`` when given, else a new array.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`variance_scaling`.
+
+    References
+    ----------
+    .. [1] Y. LeCun, L. Bottou, G. B. Orr and K.-R. Müller, "Efficient
+       BackProp", in Neural Networks: Tricks of the Trade, Springer, 1998.
+
+    Examples
+    --------
+    >>> import fastinit as fi
+    >>> w = fi.lecun_normal((1024, 1024), seed=0)
+    >>> round(float(w.std() * 32), 2)       # std = 1 / sqrt(fan_in)
+    1.0
+    """
+    return _variance_scaling(shape, 1.0, "fan_in", "truncated_normal", in_axis=in_axis,
+                             out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
+                             region=region)
+
+
+# The other names of the same schemes (torch semantics; see the docstrings for
+# where JAX/Keras differ).
+glorot_uniform = xavier_uniform
+glorot_normal = xavier_normal
+he_uniform = kaiming_uniform
+he_normal = kaiming_normal
