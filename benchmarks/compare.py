@@ -163,6 +163,13 @@ def fastinit_contenders(n: int, f32: np.ndarray) -> list:
     def trunc_normal(a):
         fi.trunc_normal(out=a, std=0.02, a=-0.04, b=0.04, seed=0)
 
+    # Named schemes on a 2-D view: fan/gain maths is O(1), the fill is the same kernel.
+    def kaiming_normal(a):
+        fi.kaiming_normal(out=a.reshape(-1, ROW_ALIGN), seed=0)
+
+    def kaiming_uniform(a):
+        fi.kaiming_uniform(out=a.reshape(-1, ROW_ALIGN), seed=0)
+
     return [
         Contender("fastinit uniform", "float32", "uniform", f32, uniform),
         Contender("fastinit normal", "float32", "normal", f32, normal),
@@ -171,6 +178,8 @@ def fastinit_contenders(n: int, f32: np.ndarray) -> list:
         Contender("fastinit normal", "float64", "normal", f64, normal),
         Contender("fastinit uniform", "float64", "uniform", f64, uniform),
         Contender("fastinit trunc_normal", "float32", "trunc_normal", f32, trunc_normal),
+        Contender("fastinit kaiming_normal", "float32", "normal", f32, kaiming_normal),
+        Contender("fastinit kaiming_uniform", "float32", "uniform", f32, kaiming_uniform),
     ]
 
 
