@@ -7,6 +7,10 @@ are half that size in bytes, float64 twice).  The contenders are run
 round-robin within each repetition, so slow drift of a shared machine hits
 all of them alike, and the median over repetitions is reported.
 
+The timing machinery is ``fastinit.cli.bench`` (shared with ``fastinit
+bench``); this script chooses the rows, compares each with its torch peer
+and the memset ceiling, and checks the targets of benchmarks/README.md.
+
 Usage::
 
     python benchmarks/compare.py                  # 1 GiB, 3 repeats, 2 threads
@@ -21,283 +25,89 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
-import threading
-import time
 from pathlib import Path
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import numpy as np
-import ml_dtypes
 
 try:
     import fastinit as fi
 except ImportError:  # run from a source checkout without PYTHONPATH
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import fastinit as fi
+from fastinit.cli import bench
 
-try:
-    import torch
-except ImportError:  # torch is an optional comparison
-    torch = None
-
-MIB = 1 << 20
 QUICK_SIZE_MIB = 8
-WARMUP_ELEMENTS = 1 << 16   # small untimed call per contender (thread pools, lazy init)
-ROW_ALIGN = 1024            # torch tensors are 2-D: (n // 1024, 1024)
 
-NORMAL_REF = "torch kaiming_normal_"
-UNIFORM_REF = "torch kaiming_uniform_"
-TRUNC_REF_PREFIX = "torch trunc_normal_"
-# The torch function each family of rows is compared with.
-TORCH_PEER = {"normal": NORMAL_REF, "uniform": UNIFORM_REF, "trunc_normal": TRUNC_REF_PREFIX}
-
-
-@dataclass
-class Contender:
-    """One timed fill.
-
-    ``fn(view)`` fills ``view``; the timed view is the first ``1/fraction``
-    of ``buf`` and the measured time is multiplied by ``fraction`` (only
-    torch's trunc_normal_ uses a fraction > 1).
-    """
-
-    name: str
-    dtype: str
-    family: str                 # "normal", "uniform" or "memset"
-    buf: Any                    # numpy array or torch tensor (full size)
-    fn: Callable[[Any], None]
-    fraction: int = 1
-    parallel_memset: bool = False   # candidate for the memset ceiling
-    times: list = field(default_factory=list)
-
-    def view(self, n_elements: Optional[int] = None):
-        """Leading part of the buffer: ``n_elements`` or the timed fraction."""
-        if n_elements is None:
-            return self.buf[: len(self.buf) // self.fraction]
-        if self.buf.ndim == 1:
-            return self.buf[:n_elements]
-        return self.buf[: max(1, n_elements // self.buf.shape[1])]
-
-    def run_timed(self) -> None:
-        """Time one call and record the (scaled) seconds."""
-        target = self.view()
-        start = time.perf_counter()
-        self.fn(target)
-        self.times.append((time.perf_counter() - start) * self.fraction)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
+# The fastinit rows: (function, scheme it is compared as, dtype).  Every buffer
+# has the same number of elements; the named schemes fill a 2-D buffer.
+FASTINIT_ROWS = [
+    ("uniform", "uniform", "float32"),
+    ("normal", "normal", "float32"),
+    ("normal", "normal", "float16"),
+    ("normal", "normal", "bfloat16"),
+    ("normal", "normal", "float64"),
+    ("uniform", "uniform", "float64"),
+    ("trunc_normal", "trunc_normal", "float32"),
+    ("kaiming_normal", "normal", "float32"),
+    ("kaiming_uniform", "uniform", "float32"),
+]
+# The torch function each scheme's rows are compared with (a label prefix).
+TORCH_PEER = {"normal": "torch kaiming_normal_", "uniform": "torch kaiming_uniform_",
+              "trunc_normal": "torch trunc_normal_"}
 
 
-# --------------------------------------------------------------------------
-# Buffers
-# --------------------------------------------------------------------------
-
-def n_elements_for(size_mib: float) -> int:
-    """Number of float32 elements in ``size_mib`` MiB, a multiple of 1024."""
-    n = int(size_mib * MIB) // 4
-    return max(ROW_ALIGN, n - n % ROW_ALIGN)
-
-
-def numpy_buffer(n: int, dtype) -> np.ndarray:
-    """A contiguous array of ``n`` elements, written once so its pages exist."""
-    buf = np.empty(n, dtype=dtype)
-    buf.view(np.uint8).fill(0)
-    return buf
-
-
-def torch_buffer(n: int):
-    """A pre-faulted 2-D float32 tensor of ``n`` elements, rows of 1024."""
-    t = torch.empty((n // ROW_ALIGN, ROW_ALIGN), dtype=torch.float32)
-    t.zero_()
-    return t
-
-
-# --------------------------------------------------------------------------
-# Contenders
-# --------------------------------------------------------------------------
-
-def threaded_fill(threads: int) -> Callable[[np.ndarray], None]:
-    """memset with ``threads`` Python threads, each ``fill(0)`` on one part.
-
-    ``ndarray.fill`` releases the GIL, so the parts are written in parallel.
-    """
-    def fill(a: np.ndarray) -> None:
-        parts = np.array_split(a, threads)
-        workers = [threading.Thread(target=p.fill, args=(0,)) for p in parts]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-    return fill
-
-
-def memset_contenders(f32: np.ndarray, t32, threads: int) -> list:
-    """The memset ceiling(s) and the single-thread NumPy fill."""
-    rows = [Contender(f"memset: numpy fill(0), {threads} Python threads", "float32",
-                      "memset", f32, threaded_fill(threads), parallel_memset=True)]
-    if t32 is not None:
-        rows.append(Contender(f"memset: torch zero_(), {threads} threads", "float32",
-                              "memset", t32, lambda t: t.zero_(), parallel_memset=True))
-    rows.append(Contender("memset: numpy fill(0), 1 thread", "float32", "memset",
-                          f32, lambda a: a.fill(0)))
-    return rows
-
-
-def fastinit_contenders(n: int, f32: np.ndarray) -> list:
-    """fastinit fills, all into pre-allocated arrays via ``out=``."""
-    f16 = numpy_buffer(n, np.float16)
-    bf16 = numpy_buffer(n, ml_dtypes.bfloat16)
-    f64 = numpy_buffer(n, np.float64)
-
-    def uniform(a):
-        fi.uniform(out=a, seed=0)
-
-    def normal(a):
-        fi.normal(out=a, seed=0)
-
-    def trunc_normal(a):
-        fi.trunc_normal(out=a, std=0.02, a=-0.04, b=0.04, seed=0)
-
-    # Named schemes on a 2-D view: fan/gain maths is O(1), the fill is the same kernel.
-    def kaiming_normal(a):
-        fi.kaiming_normal(out=a.reshape(-1, ROW_ALIGN), seed=0)
-
-    def kaiming_uniform(a):
-        fi.kaiming_uniform(out=a.reshape(-1, ROW_ALIGN), seed=0)
-
-    return [
-        Contender("fastinit uniform", "float32", "uniform", f32, uniform),
-        Contender("fastinit normal", "float32", "normal", f32, normal),
-        Contender("fastinit normal", "float16", "normal", f16, normal),
-        Contender("fastinit normal", "bfloat16", "normal", bf16, normal),
-        Contender("fastinit normal", "float64", "normal", f64, normal),
-        Contender("fastinit uniform", "float64", "uniform", f64, uniform),
-        Contender("fastinit trunc_normal", "float32", "trunc_normal", f32, trunc_normal),
-        Contender("fastinit kaiming_normal", "float32", "normal", f32, kaiming_normal),
-        Contender("fastinit kaiming_uniform", "float32", "uniform", f32, kaiming_uniform),
-    ]
-
-
-def numpy_contenders(f32: np.ndarray) -> list:
-    """NumPy's PCG64 generator filling float32 in place (single thread)."""
-    gen = np.random.Generator(np.random.PCG64(0))
-    return [
-        Contender("numpy PCG64 random", "float32", "uniform", f32,
-                  lambda a: gen.random(dtype=np.float32, out=a)),
-        Contender("numpy PCG64 standard_normal", "float32", "normal", f32,
-                  lambda a: gen.standard_normal(dtype=np.float32, out=a)),
-    ]
-
-
-def torch_contenders(t32, trunc_fraction: int) -> list:
-    """torch.nn.init initialisers on a 2-D float32 tensor."""
-    init = torch.nn.init
-    return [
-        Contender(UNIFORM_REF, "float32", "uniform", t32, init.kaiming_uniform_),
-        Contender(NORMAL_REF, "float32", "normal", t32, init.kaiming_normal_),
-        Contender(f"{TRUNC_REF_PREFIX} (timed on 1/{trunc_fraction}, x{trunc_fraction})",
-                  "float32", "trunc_normal", t32,
-                  lambda t: init.trunc_normal_(t, std=0.02, a=-0.04, b=0.04), fraction=trunc_fraction),
-    ]
-
-
-def build_contenders(n: int, threads: int, trunc_fraction: int) -> list:
+def build_contenders(n: int, threads: int, trunc_fraction: int, torch) -> list:
     """Allocate and pre-fault every buffer; return the contenders in run order."""
-    f32 = numpy_buffer(n, np.float32)
-    t32 = torch_buffer(n) if torch is not None else None
-    rows = memset_contenders(f32, t32, threads)
-    rows += fastinit_contenders(n, f32)
-    rows += numpy_contenders(f32)
+    buffers = {dtype: bench.prefaulted(n, dtype) for dtype in ("float32", "float16", "bfloat16", "float64")}
+    f32 = buffers["float32"]
+    t32 = bench.prefaulted_tensor(torch, n, "float32") if torch is not None else None
+    contenders = bench.memset_contenders(f32, "float32", threads, tensor=t32, single_thread=True)
+    for function, scheme, dtype in FASTINIT_ROWS:
+        params = bench.TRUNC_PARAMS if function == "trunc_normal" else {}
+        contenders.append(bench.fastinit_contender(function, scheme, buffers[dtype], dtype, threads,
+                                                   **params))
+    contenders += bench.numpy_contenders(f32, "float32")
     if t32 is not None:
-        rows += torch_contenders(t32, trunc_fraction)
-    return rows
+        contenders += bench.torch_contenders(torch, t32, "float32", threads=threads,
+                                             trunc_fraction=trunc_fraction)
+    return contenders
 
 
-# --------------------------------------------------------------------------
-# Measurement and report
-# --------------------------------------------------------------------------
-
-def measure(contenders: list, repeat: int) -> None:
-    """Warm each contender up on a small slice, then time them round-robin."""
-    with _no_grad():
-        for c in contenders:
-            c.fn(c.view(WARMUP_ELEMENTS))
-        for _ in range(repeat):
-            for c in contenders:
-                c.run_timed()
-
-
-def _no_grad():
-    """torch.no_grad() when torch is present, else a no-op context."""
-    if torch is not None:
-        return torch.no_grad()
-    import contextlib
-    return contextlib.nullcontext()
-
-
-def ceiling_of(contenders: list) -> Contender:
-    """The fastest multi-thread memset: the write-bandwidth ceiling."""
-    return min((c for c in contenders if c.parallel_memset), key=lambda c: c.median)
-
-
-def make_rows(contenders: list, n: int) -> list:
-    """One dict per contender: times, rates and ratios."""
-    def peer(prefix):
-        return next((c for c in contenders if c.name.startswith(prefix)), None)
-
-    refs = {family: peer(prefix) for family, prefix in TORCH_PEER.items()}
-    ceiling = ceiling_of(contenders)
+def make_rows(contenders: list) -> list:
+    """One dict per contender: the measurements, the speed-up vs its torch peer, the memset ratio."""
+    peers = {scheme: next((c for c in contenders if c.label.startswith(prefix)), None)
+             for scheme, prefix in TORCH_PEER.items()}
+    ceiling = bench.ceiling_of(contenders)
     rows = []
     for c in contenders:
-        t = c.median
-        itemsize = _itemsize(c.dtype)
-        ref = refs.get(c.family)
-        rows.append({
-            "contender": c.name,
-            "dtype": c.dtype,
-            "family": c.family,
-            "elements": n,
-            "bytes": n * itemsize,
-            "timed_fraction": 1.0 / c.fraction,
-            "times_s": c.times,
-            "median_s": t,
-            "gsamples_per_s": n / t / 1e9,
-            "gb_per_s": n * itemsize / t / 1e9,
-            "ceiling": c is ceiling,
-            "torch_peer": TORCH_PEER.get(c.family) if ref and ref is not c else None,
-            "x_vs_torch": ref.median / t if ref and ref is not c else None,
-            "memset_ratio": t / ceiling.median,
-        })
+        peer = peers.get(c.scheme)
+        has_peer = peer is not None and peer is not c
+        rows.append({**c.row(),
+                     "ceiling": c is ceiling,
+                     "torch_peer": TORCH_PEER[c.scheme] if has_peer else None,
+                     "x_vs_torch": peer.median / c.median if has_peer else None,
+                     "memset_ratio": c.median / ceiling.median})
     return rows
-
-
-def _itemsize(dtype: str) -> int:
-    return {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}[dtype]
 
 
 def _fmt(value: Optional[float], spec: str) -> str:
     return "" if value is None else format(value, spec)
 
 
-def markdown_table(rows: list) -> str:
+def table(rows: list) -> str:
     """The rows as a markdown table; the memset ceiling is marked with *."""
     header = ["contender", "dtype", "median time (s)", "G samples/s", "GB/s",
               "speed-up vs torch peer", "memset ratio"]
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join(["---", "---"] + ["---:"] * (len(header) - 2)) + "|"]
+    body = []
     for r in rows:
-        name = r["contender"] + (" (ceiling *)" if r["ceiling"] else "")
-        cells = [name, r["dtype"], _fmt(r["median_s"], ".4f"),
-                 _fmt(r["gsamples_per_s"], ".3f"), _fmt(r["gb_per_s"], ".2f"),
-                 (f'{r["x_vs_torch"]:.1f}x vs {r["torch_peer"]}' if r["x_vs_torch"] else ""),
-                 _fmt(r["memset_ratio"], ".2f")]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        body.append([r["contender"] + (" (ceiling *)" if r["ceiling"] else ""), r["dtype"],
+                     _fmt(r["median_s"], ".4f"), _fmt(r["gsamples_per_s"], ".3f"),
+                     _fmt(r["gb_per_s"], ".2f"),
+                     f'{r["x_vs_torch"]:.1f}x vs {r["torch_peer"]}' if r["x_vs_torch"] else "",
+                     _fmt(r["memset_ratio"], ".2f")])
+    return bench.markdown_table(header, body, left=2)
 
 
 def target_lines(rows: list) -> list:
@@ -323,7 +133,7 @@ def target_lines(rows: list) -> list:
     return [f"- {'PASS' if ok else 'FAIL'}: {label}" for label, ok in checks]
 
 
-def print_header(args, n: int) -> None:
+def print_header(args, n: int, torch) -> None:
     info = fi.build_info()
     print(f"fastinit build_info: {info}")
     print(f"threads: fastinit {fi.get_num_threads()}, "
@@ -331,14 +141,10 @@ def print_header(args, n: int) -> None:
           f"({'torch ' + torch.__version__ if torch is not None else 'torch not installed'}), "
           f"numpy {np.__version__} (single-threaded generators)")
     print(f"machine: {platform.machine()}, python {platform.python_version()}")
-    print(f"size: {n} elements = {n * 4 / MIB:.0f} MiB of float32; "
+    print(f"size: {n} elements = {n * 4 / bench.MIB:.0f} MiB of float32; "
           f"median of {args.repeat} round-robin repetition(s)")
     print()
 
-
-# --------------------------------------------------------------------------
-# Entry point
-# --------------------------------------------------------------------------
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -349,8 +155,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="timed repetitions per contender (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, default=2,
                    help="threads for fastinit, torch and the memset ceiling (default 2)")
-    p.add_argument("--trunc-fraction", type=int, default=16,
-                   help="time torch trunc_normal_ on 1/N of the buffer and scale (default 16)")
+    p.add_argument("--trunc-fraction", type=int, default=bench.TORCH_TRUNC_FRACTION,
+                   help="time torch trunc_normal_ on 1/N of the buffer and scale (default %d)"
+                   % bench.TORCH_TRUNC_FRACTION)
     p.add_argument("--json", metavar="FILE", help="also write the rows as a JSON list")
     p.add_argument("--quick", action="store_true", help="tiny smoke run")
     args = p.parse_args(argv)
@@ -365,18 +172,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    torch = bench.import_torch()
     fi.set_num_threads(args.threads)
     if torch is not None:
         torch.set_num_threads(args.threads)
         torch.manual_seed(0)
-    n = n_elements_for(args.size_mib)
-    print_header(args, n)
+    n = bench.buffer_elements(args.size_mib)
+    print_header(args, n, torch)
 
-    contenders = build_contenders(n, args.threads, args.trunc_fraction)
-    measure(contenders, args.repeat)
-    rows = make_rows(contenders, n)
+    contenders = build_contenders(n, args.threads, args.trunc_fraction, torch)
+    bench.measure(contenders, args.repeat, torch)
+    rows = make_rows(contenders)
 
-    print(markdown_table(rows))
+    print(table(rows))
     print()
     print("Rates count the full buffer; (ceiling *) is the memset that "
           "'memset ratio' divides by.")

@@ -541,8 +541,8 @@ def test_blocks_cover_the_array_once_in_file_order(shape, limit):
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_small_blocks_write_the_same_file(tmp_path, monkeypatch, capsys, background, dtype):
     """Blocks of 1000 bytes force row splits inside a 3-D array, with and without the writer thread."""
-    monkeypatch.setattr(cli, "CHUNK_BYTES", 1000)
-    monkeypatch.setattr(cli, "background_writes_pay_off", lambda: background)
+    monkeypatch.setattr(cli.files, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(cli.files, "background_writes_pay_off", lambda: background)
     target = tmp_path / "w.npy"
     assert cli.main(["init", "kaiming_normal", "6x5x70", "--dtype", dtype, "--seed", "4", "-o",
                      str(target), "-q"]) == 0

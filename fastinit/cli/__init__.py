@@ -1,0 +1,267 @@
+"""The ``fastinit`` command line: write initialized weight files, benchmark, inspect.
+
+::
+
+    fastinit init he_normal 100000x1024 -o embedding.npy
+    fastinit init --spec model.toml -o model.safetensors
+    fastinit bench --size-mib 256 --json bench.json --plot bench.png
+    fastinit inspect embedding.npy --plot histogram.png
+    fastinit info
+
+``python -m fastinit ...`` runs the same command line (:func:`main`).  Each
+command's options are in ``fastinit COMMAND --help``; what the help does not
+say is below.
+
+``init``
+    A ``--param`` value is parsed as the type of the parameter's default
+    (``0`` stays an int and ``0.1`` a float; a bool takes true/false, yes/no,
+    on/off or 1/0; a parameter without a usable default takes a number, a
+    bool word or else the text).
+
+    Rows are generated with ``region=`` into a reusable 64 MiB buffer and
+    written block by block (with four or more cores, two buffers: one is
+    filled while the other is written), so the process stays under about
+    250 MiB of anonymous memory whatever the file size.  orthogonal and
+    sparse are computed whole (4096x4096 takes about 0.7 GiB).
+
+    A ``.npy`` file is byte for byte ``np.save(FILE, fastinit.SCHEME(...))``.
+    NumPy has no bfloat16: like ``np.save``, the header then says ``<V2`` and
+    ``np.load(FILE).view(ml_dtypes.bfloat16)`` gives the values back
+    (``.safetensors`` stores ``BF16``).  A progress bar is drawn on stderr
+    when it is a terminal; the summary line gives the rate end to end and
+    for generating the values alone.
+
+    The data goes to a hidden temporary file in the target's directory
+    (``.NAME.XXXXXXXX.fastinit-part``), which is fsync'ed and renamed over
+    the target at the end.  On Ctrl-C, SIGTERM, SIGHUP or any error the
+    temporary file is removed and the target is left as it was.
+
+    A spec file may also be TOML::
+
+        seed = 0                        # optional; --seed overrides it
+        dtype = "bfloat16"              # optional default for the tensors
+
+        [tensors."embed.weight"]
+        scheme = "normal"
+        shape = [50000, 1024]           # or "50000x1024"
+        params = { std = 0.02 }
+
+        [tensors."layers.0.mlp.weight"]
+        scheme = "he_uniform"
+        shape = "4096x1024"
+        dtype = "float32"               # overrides the default
+        stream = "mlp-0"                # default: the tensor's name
+
+    A top level without ``tensors`` is read as the mapping of tensors itself.
+
+Errors are one line on stderr, ``fastinit: error: ...``, and never a
+traceback.  Exit status: 0 success; 2 usage errors (the command line or
+spec is invalid whatever the state of the system: unknown scheme, bad shape,
+dtype or parameter); 1 runtime errors (missing or unwritable directory,
+existing target without ``--force``, missing input file, disk full, any
+other OSError); 130 interrupted by SIGINT (143 SIGTERM, 129 SIGHUP).
+
+The package, one job per module:
+
+* this file: the argument parser, :func:`main` and error reporting;
+* ``errors``: the error classes and the exit status of each;
+* ``schemes``: the SCHEME table (read from the API's signatures) and the
+  parsing of parameters, shapes, dtypes, seeds, streams and threads;
+* ``files``: .npy/.safetensors headers and readers, safe (atomic) writes,
+  target and free-space checks, the out-of-core chunk writer;
+* ``progress``: the progress bar, byte and duration formatting;
+* ``init_command``: ``fastinit init`` and spec files;
+* ``bench``: ``fastinit bench`` and the timing machinery it shares with
+  ``benchmarks/compare.py``;
+* ``inspect_command``: ``fastinit inspect``;
+* ``info_command``: ``fastinit info``;
+* ``plotting``: matplotlib for ``--plot``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import textwrap
+
+import fastinit as fi
+from fastinit.cli.bench import BENCH_SCHEMES, command_bench
+from fastinit.cli.errors import CLIError, Interrupted, UsageError, os_error_text
+from fastinit.cli.files import (CHUNK_BYTES, MIB, background_writes_pay_off, contiguous_blocks,
+                                region_extents)
+from fastinit.cli.info_command import command_info
+from fastinit.cli.init_command import command_init
+from fastinit.cli.inspect_command import command_inspect
+from fastinit.cli.schemes import DTYPE_NAMES, WHOLE_MATRIX_MAX_ELEMENTS, parse_shape, scheme_table
+
+# main, and the names earlier versions had here (fastinit.cli.X), which the tests use.
+__all__ = ["main", "build_parser", "CHUNK_BYTES", "background_writes_pay_off", "contiguous_blocks",
+           "parse_shape", "region_extents", "scheme_table"]
+
+PROG = "fastinit"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports errors as one line (raised as UsageError) instead of usage + exit."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def scheme_epilog() -> str:
+    lines = ["schemes (parameters with their defaults; set them with --param NAME=VALUE):"]
+    for spec in scheme_table().values():
+        lines.append(f"  {spec.usage()}")
+    lines += ["", *_wrap(
+        f"orthogonal and sparse need the whole matrix: they are computed in memory and refused "
+        f"above {WHOLE_MATRIX_MAX_ELEMENTS:,} elements.  Every other scheme is written in "
+        f"{CHUNK_BYTES // MIB} MiB blocks with bounded memory, whatever the size.")]
+    lines += ["", "spec file (JSON or TOML):",
+              '  {"seed": 0, "dtype": "float32",',
+              '   "tensors": {"embed.weight": {"scheme": "normal", "shape": [50000, 1024],',
+              '                                "dtype": "bfloat16", "params": {"std": 0.02}},',
+              '               "fc.weight": {"scheme": "he_uniform", "shape": "4096x1024",',
+              '                             "stream": "fc"}}}',
+              *_wrap("Each tensor is drawn on its own stream: its name unless it gives 'stream'.")]
+    lines += ["", "examples:",
+              "  fastinit init he_normal 100000x1024 -o embedding.npy",
+              "  fastinit init normal 50000,4096 --param std=0.02 --dtype bfloat16 \\",
+              "      -o embed.safetensors --name embed.weight",
+              "  fastinit init --spec model.toml -o model.safetensors"]
+    return "\n".join(lines)
+
+
+def _wrap(text: str) -> list:
+    return textwrap.wrap(text, width=79)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Write initialized weight arrays to .npy/.safetensors files, benchmark the "
+                    "fills and inspect weight files.  Every value is a pure function of (seed, stream, "
+                    "index, scheme, dtype): the files are bit-identical to the Python API.",
+        epilog="Run 'fastinit COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version",
+                        version=f"fastinit {fi.__version__} (stream v{fi.STREAM_VERSION})")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+
+    init = commands.add_parser(
+        "init", help="write an initialized array (or a spec's tensors) to a file",
+        description="\n".join(_wrap(
+            "Write SCHEME(SHAPE, **params, dtype=DTYPE, seed=SEED, stream=STREAM) to FILE (.npy or "
+            ".safetensors), bit-identical to the Python call, in bounded memory, through a "
+            "temporary file renamed into place at the end.")),
+        epilog=scheme_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    init.add_argument("scheme", nargs="?", metavar="SCHEME", help="e.g. he_normal, normal, xavier_uniform "
+                      "(the list is below)")
+    init.add_argument("shape", nargs="?", metavar="SHAPE", help="e.g. 100000x1024 or 100000,1024")
+    init.add_argument("-o", "--output", required=True, metavar="FILE",
+                      help="output file, .npy or .safetensors")
+    init.add_argument("--spec", metavar="SPEC", help="JSON or TOML file listing named tensors, "
+                      "written to one .safetensors file (instead of SCHEME SHAPE)")
+    init.add_argument("--dtype", choices=DTYPE_NAMES, default=None,
+                      help="float32 (default), float16, bfloat16 or float64; with --spec, the "
+                           "default for tensors that do not give one")
+    init.add_argument("--seed", metavar="N", default=None,
+                      help="seed in [0, 2**64) (default 0: the same command always writes the same "
+                           "file; with --spec it overrides the spec's seed)")
+    init.add_argument("--stream", metavar="S", default=None,
+                      help="stream: an integer or a name (hashed by fastinit.stream_id); default 0")
+    init.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                      help="a scheme parameter, e.g. --param std=0.02 (repeatable)")
+    init.add_argument("--name", metavar="T", default=None,
+                      help="tensor name in a .safetensors file (default 'weight')")
+    init.add_argument("--threads", type=int, metavar="N", default=None,
+                      help="threads for the fill (default: all, as OpenMP decides)")
+    init.add_argument("-f", "--force", action="store_true", help="overwrite an existing FILE")
+    init.add_argument("-q", "--quiet", action="store_true",
+                      help="no progress bar and no summary line")
+    init.set_defaults(handler=command_init)
+
+    bench = commands.add_parser(
+        "bench", help="fill throughput: fastinit vs NumPy, torch and memset, in one run",
+        description="Time fastinit fills against NumPy (PCG64 random/standard_normal with out=) "
+                    "and, when importable, torch.nn.init (kaiming_uniform_, kaiming_normal_, "
+                    "trunc_normal_ timed on 1/16 of the tensor and scaled), with a 2-thread memset "
+                    "as the bandwidth ceiling.  Buffers are pre-allocated and pre-faulted, contenders "
+                    "interleaved within each repetition; the median time is reported.")
+    bench.add_argument("--size-mib", type=float, default=256, metavar="N",
+                       help="buffer size in MiB per dtype (default 256)")
+    bench.add_argument("--dtype", nargs="+", choices=DTYPE_NAMES, metavar="DTYPE",
+                       help=f"one or more of {', '.join(DTYPE_NAMES)} (default float32)")
+    bench.add_argument("--schemes", nargs="+", choices=BENCH_SCHEMES, metavar="SCHEME",
+                       help=f"one or more of {', '.join(BENCH_SCHEMES)} (default all)")
+    bench.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="threads for fastinit and torch (default: all cores)")
+    bench.add_argument("--repeat", type=int, default=5, metavar="N",
+                       help="timed repetitions per contender (default 5)")
+    bench.add_argument("--json", metavar="FILE", help="write the rows as a JSON list")
+    bench.add_argument("--plot", metavar="FILE.png", help="draw a bar chart (needs matplotlib)")
+    bench.set_defaults(handler=command_bench)
+
+    info = commands.add_parser("info", help="version, stream version, SIMD path, OpenMP, threads",
+                               description="Print fastinit's build information.")
+    info.set_defaults(handler=command_info)
+
+    insp = commands.add_parser(
+        "inspect", help="statistics and a histogram of a tensor in a .npy/.safetensors file",
+        description="Shape, dtype, mean, std, min, max (read in bounded chunks), the std the common "
+                    "fan-based schemes give for that shape, and a text histogram.  --scheme adds the "
+                    "std of that scheme (from its formula; sampled from its first 2**20 elements "
+                    "when it has none).")
+    insp.add_argument("file", metavar="FILE")
+    insp.add_argument("--name", metavar="T", help="tensor of a .safetensors file (default: all)")
+    insp.add_argument("--scheme", metavar="S", help="also show the std scheme S gives for the shape")
+    insp.add_argument("-p", "--param", action="append", metavar="NAME=VALUE",
+                      help="a parameter of --scheme (repeatable)")
+    insp.add_argument("--plot", metavar="FILE.png", help="write a histogram PNG (needs matplotlib)")
+    insp.set_defaults(handler=command_inspect)
+    return parser
+
+
+def report_error(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())}\n")
+    sys.stderr.flush()
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (see the module docstring)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        return args.handler(args)
+    except CLIError as exc:
+        report_error(str(exc))
+        return exc.exit_status
+    except Interrupted as exc:
+        report_error(f"interrupted by {signal.Signals(exc.signum).name}; nothing was written")
+        return exc.exit_status
+    except KeyboardInterrupt:
+        report_error("interrupted; nothing was written")
+        return 130
+    except BrokenPipeError:                    # stdout closed early (e.g. piped into head)
+        try:                                   # keep the interpreter's final flush quiet
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except MemoryError:
+        report_error("out of memory")
+        return 1
+    except OSError as exc:
+        report_error(f"{os_error_text(exc)}" + (f": {exc.filename!r}" if exc.filename else ""))
+        return 1
+    except Exception as exc:                   # a bug: still one line, no traceback
+        if os.environ.get("FASTINIT_DEBUG"):
+            raise
+        report_error(f"internal error: {type(exc).__name__}: {exc} "
+                     "(set FASTINIT_DEBUG=1 for a traceback)")
+        return 1
+

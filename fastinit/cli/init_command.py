@@ -1,0 +1,266 @@
+"""``fastinit init``: write SCHEME(SHAPE, ...) or a spec file's tensors to one file.
+
+A :class:`TensorJob` is one array to generate; ``command_init`` makes the
+jobs (from SCHEME SHAPE --param ..., or from a JSON/TOML spec via
+:func:`jobs_from_spec`), checks them all before any file exists, and hands
+them to :func:`fastinit.cli.files.write_file`, which writes them out of core.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+import fastinit as fi
+from fastinit.cli.errors import RuntimeFailure, UsageError, os_error_text
+from fastinit.cli.files import (check_target, npy_header, output_format, safetensors_header,
+                                safetensors_layout, write_file)
+from fastinit.cli.progress import format_bytes
+from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, check_parameter_name,
+                                  check_required_parameters, dtype_name, format_shape, lookup_scheme,
+                                  parse_dtype, parse_integer, parse_parameter_value, parse_parameters,
+                                  parse_shape, parse_stream, set_threads)
+
+SPEC_TOP_KEYS = ("tensors", "seed", "dtype")
+SPEC_TENSOR_KEYS = ("scheme", "shape", "dtype", "stream", "params")
+
+
+# ---------------------------------------------------------------------------
+# Tensors to write
+# ---------------------------------------------------------------------------
+
+@dataclass
+class TensorJob:
+    """One array to generate: ``scheme.function(shape, **params, dtype, seed, stream)``."""
+
+    name: str
+    scheme: SchemeSpec
+    shape: tuple
+    dtype: np.dtype
+    params: dict
+    seed: int
+    stream: Any = 0
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    def keywords(self) -> dict:
+        keywords = dict(self.params)
+        if self.scheme.random:
+            keywords.update(seed=self.seed, stream=self.stream)
+        return keywords
+
+    def fill_region(self, out: np.ndarray, region: tuple) -> None:
+        self.scheme.function(self.shape, out=out, region=region, **self.keywords())
+
+    def compute_whole(self) -> np.ndarray:
+        return np.ascontiguousarray(self.scheme.function(self.shape, dtype=self.dtype, **self.keywords()))
+
+    def validate(self, context: str = "") -> None:
+        """Call the library on a one-element block so its own checks run before any file exists.
+
+        orthogonal and sparse compute the whole matrix even for a block, so
+        they are size-checked here and tried on a shape of the same rank with
+        every dimension cut to at most 2.  ``context`` prefixes error messages.
+        """
+        check_required_parameters(self.scheme, self.params)
+        if self.scheme.whole_matrix and self.size > WHOLE_MATRIX_MAX_ELEMENTS:
+            raise UsageError(
+                f"{context}{self.scheme.name} needs the whole matrix in memory; the command line computes it "
+                f"only up to {WHOLE_MATRIX_MAX_ELEMENTS:,} elements (e.g. 4096x4096), and "
+                f"{format_shape(self.shape)} has {self.size:,}; use a scheme that streams "
+                f"(e.g. normal, he_normal) or the Python API"
+            )
+        try:
+            if self.scheme.whole_matrix:
+                small = tuple(min(d, 2) for d in self.shape)
+                self.scheme.function(small, dtype=self.dtype, **self.keywords())
+            else:
+                one = np.empty((1,) * len(self.shape), dtype=self.dtype)
+                self.fill_region(one, tuple(slice(0, 1) for _ in self.shape))
+        except (TypeError, ValueError) as exc:
+            raise UsageError(f"{context}{self.scheme.name}: {exc}") from None
+
+    def provenance(self) -> dict:
+        entry = {"scheme": self.scheme.name, "params": self.params}
+        if self.scheme.random:
+            entry.update(seed=self.seed, stream=self.stream)
+        return entry
+
+
+# ---------------------------------------------------------------------------
+# Spec files
+# ---------------------------------------------------------------------------
+
+def load_spec(path: Path) -> dict:
+    """Read a JSON or TOML spec (chosen by the suffix; .toml is TOML, anything else JSON)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot read spec {str(path)!r}: {os_error_text(exc)}") from None
+    if path.suffix.lower() == ".toml":
+        try:
+            import tomllib
+        except ImportError:                                  # Python < 3.11
+            try:
+                import tomli as tomllib
+            except ImportError:
+                raise RuntimeFailure("TOML specs need Python 3.11+ or the 'tomli' package; "
+                                     "or write the spec as JSON") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise UsageError(f"spec {str(path)!r} is not valid TOML: {exc}") from None
+    else:
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(f"spec {str(path)!r} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"spec {str(path)!r} must be a table/object of tensors")
+    return data
+
+
+def jobs_from_spec(data: dict, where: str, seed_option: Optional[int], dtype_option: Optional[str]) -> list:
+    """TensorJobs for a spec; the command line's --seed/--dtype override the spec's own."""
+    if "tensors" in data:
+        unknown = [key for key in data if key not in SPEC_TOP_KEYS]
+        if unknown:
+            raise UsageError(f"{where}: unknown top-level key {unknown[0]!r}; "
+                             f"allowed: {', '.join(SPEC_TOP_KEYS)}")
+        tensors = data["tensors"]
+        seed = data.get("seed", 0)
+        default_dtype = data.get("dtype", "float32")
+    else:
+        tensors, seed, default_dtype = data, 0, "float32"
+    if seed_option is not None:
+        seed = seed_option
+    if dtype_option is not None:
+        default_dtype = dtype_option
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UsageError(f"{where}: seed must be an integer; got {seed!r}")
+    if not isinstance(tensors, dict) or not tensors:
+        raise UsageError(f"{where}: 'tensors' must map tensor names to tables with "
+                         f"{', '.join(SPEC_TENSOR_KEYS)}")
+    jobs = []
+    for name, entry in tensors.items():
+        label = f"{where}: tensor {name!r}"
+        if name == "__metadata__" or not name:
+            raise UsageError(f"{label}: this name is reserved in safetensors")
+        if not isinstance(entry, dict):
+            raise UsageError(f"{label} must be a table with keys {', '.join(SPEC_TENSOR_KEYS)}")
+        unknown = [key for key in entry if key not in SPEC_TENSOR_KEYS]
+        if unknown:
+            raise UsageError(f"{label}: unknown key {unknown[0]!r}; allowed: {', '.join(SPEC_TENSOR_KEYS)}")
+        for key in ("scheme", "shape"):
+            if key not in entry:
+                raise UsageError(f"{label}: missing {key!r}")
+        try:
+            if not isinstance(entry["scheme"], str):
+                raise UsageError(f"scheme must be a name; got {entry['scheme']!r}")
+            scheme = lookup_scheme(entry["scheme"])
+            shape = parse_shape(entry["shape"])
+            dtype = parse_dtype(entry.get("dtype", default_dtype))
+            stream = entry.get("stream", name)
+            if isinstance(stream, bool) or not isinstance(stream, (int, str)):
+                raise UsageError(f"stream must be an integer or a name; got {stream!r}")
+            params = spec_parameters(scheme, entry.get("params", {}))
+        except UsageError as exc:
+            raise UsageError(f"{label}: {exc}") from None
+        jobs.append(TensorJob(name, scheme, shape, dtype, params, seed, stream))
+    return jobs
+
+
+def spec_parameters(scheme: SchemeSpec, params) -> dict:
+    """Spec parameters keep their JSON/TOML types; strings are parsed for number/bool parameters."""
+    if not isinstance(params, dict):
+        raise UsageError(f"params must be a table of NAME = VALUE; got {params!r}")
+    result = {}
+    for name, value in params.items():
+        parameter = check_parameter_name(scheme, name)
+        if isinstance(value, str) and not isinstance(parameter.default, str):
+            value = parse_parameter_value(scheme, parameter, value)
+        result[name] = value
+    return result
+
+
+# ---------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------
+
+def command_init(args) -> int:
+    """``fastinit init``: returns the exit status (0)."""
+    output_path = Path(args.output)
+    kind = output_format(output_path)
+    if args.threads is not None:
+        set_threads(args.threads)
+    if args.spec is not None:
+        for value, option in ((args.scheme, "SCHEME"), (args.shape, "SHAPE"), (args.stream, "--stream"),
+                              (args.param, "--param"), (args.name, "--name")):
+            if value:
+                raise UsageError(f"{option} cannot be combined with --spec (the spec gives each tensor's)")
+        if kind != "safetensors":
+            raise UsageError("--spec writes several tensors and needs a .safetensors output; "
+                             f"got {str(output_path)!r}")
+        seed = parse_integer(args.seed, "--seed") if args.seed is not None else None
+        spec_path = Path(args.spec)
+        jobs = jobs_from_spec(load_spec(spec_path), str(spec_path), seed, args.dtype)
+    else:
+        if not args.scheme or not args.shape:
+            raise UsageError("init needs SCHEME and SHAPE (e.g. fastinit init he_normal 100000x1024 "
+                             "-o embedding.npy), or --spec FILE")
+        scheme = lookup_scheme(args.scheme)
+        shape = parse_shape(args.shape)
+        dtype = parse_dtype(args.dtype or "float32")
+        seed = parse_integer(args.seed, "--seed") if args.seed is not None else 0
+        stream = parse_stream(args.stream) if args.stream is not None else 0
+        params = parse_parameters(scheme, args.param)
+        if kind == "npy" and args.name is not None:
+            raise UsageError("--name names the tensor in a .safetensors file; a .npy file holds one "
+                             "unnamed array")
+        name = args.name if args.name is not None else "weight"
+        if kind == "safetensors" and (not name or name == "__metadata__"):
+            raise UsageError(f"--name {name!r} is not a usable safetensors tensor name")
+        jobs = [TensorJob(name, scheme, shape, dtype, params, seed, stream)]
+
+    for job in jobs:
+        job.validate(f"{args.spec}: tensor {job.name!r}: " if args.spec is not None else "")
+    check_target(output_path, args.force)
+
+    if kind == "npy":
+        header = npy_header(jobs[0].shape, jobs[0].dtype)
+    else:
+        jobs = safetensors_layout(jobs)
+        provenance = {"version": fi.__version__, "stream_version": fi.STREAM_VERSION,
+                      "tensors": {job.name: job.provenance() for job in jobs}}
+        header = safetensors_header(jobs, {"format": "pt",
+                                           "fastinit": json.dumps(provenance, separators=(",", ":"))})
+    seconds, generating = write_file(output_path, header, jobs, args.force, args.quiet)
+
+    if not args.quiet:
+        elements = sum(job.size for job in jobs)
+        file_bytes = len(header) + sum(job.nbytes for job in jobs)
+        if len(jobs) == 1:
+            job = jobs[0]
+            what = (f"{format_shape(job.shape)} {dtype_name(job.dtype)} {job.scheme.name}"
+                    + (f" (seed {job.seed})" if job.scheme.random else ""))
+        else:
+            dtypes = sorted({dtype_name(job.dtype) for job in jobs})
+            what = f"{len(jobs)} tensors, {elements:,} elements ({', '.join(dtypes)})"
+        print(f"wrote {output_path.resolve()}: {what}, {file_bytes:,} bytes "
+              f"({format_bytes(file_bytes)}) in {seconds:.3g} s: "
+              f"{elements / max(seconds, 1e-9) / 1e9:.3g} G samples/s end to end, "
+              f"{elements / max(generating, 1e-9) / 1e9:.3g} G samples/s generating "
+              f"({generating:.3g} s; the rest is writing and fsync)")
+    return 0
+
