@@ -140,6 +140,25 @@ def test_meta_model_materializes_with_the_eager_values():
     assert torch.equal(eager(tokens), lazy(tokens))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_large_meta_tensors_get_numpy_backed_storage_with_the_eager_values(dtype):
+    """Tensors of >= 4 MiB are materialized on NumPy memory (huge pages); values and use unchanged."""
+    def build():
+        return nn.Sequential(nn.Embedding(4096, 1024), nn.Linear(1024, 8)).to(dtype)
+    eager = fit.init_module(build(), seed=2)
+    with torch.device("meta"):
+        lazy = build()
+    fit.init_module(lazy, seed=2)
+    big = lazy[0].weight
+    assert big.numel() * big.element_size() >= fit._NUMPY_BACKED_MIN_BYTES
+    assert isinstance(big, nn.Parameter) and big.requires_grad and big.dtype == dtype
+    _assert_same_state(_state(eager), _state(lazy))
+    tokens = torch.randint(0, 4096, (3, 7))
+    assert torch.equal(eager(tokens), lazy(tokens))
+    lazy(tokens).float().sum().backward()
+    assert big.grad is not None and big.grad.shape == big.shape
+
+
 @pytest.mark.filterwarnings("ignore:LSTM with projections")
 def test_meta_model_with_recurrent_and_batchnorm_layers():
     def build():
