@@ -14,7 +14,9 @@ python -m pip install --quiet "Cython>=3.0" "setuptools>=64" wheel
 (cd "$work" && FASTINIT_SANITIZE=1 python setup.py -q build_ext --inplace >/dev/null 2>&1) \
     || { echo "sanitizer build failed" >&2; (cd "$work" && FASTINIT_SANITIZE=1 python setup.py build_ext --inplace); exit 1; }
 
-ldd "$work"/fastinit/_core*.so | grep -q libasan || { echo "extension is not instrumented" >&2; exit 1; }
+# (No `ldd | grep -q` here: with pipefail, grep exiting early fails the pipeline.)
+linked="$(ldd "$work"/fastinit/_core*.so)"
+[[ "$linked" == *libasan* ]] || { echo "extension is not instrumented" >&2; exit 1; }
 asan="$(gcc -print-file-name=libasan.so)"
 # Python itself is not built with ASan: leak checking would report the interpreter.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
