@@ -26,6 +26,13 @@
 #define FI_LN2_LO 1.90821492927058770002e-10
 #define FI_SQRT2_F ((float)1.41421356237309504880)
 #define FI_SQRT2 1.41421356237309504880
+/*
+ * 2^23 minus (FI_SQRT2_F's mantissa bits 0x3504F3, plus one): added to a
+ * float's bits it carries into the exponent exactly when the mantissa, read
+ * as m in [1, 2), is > FI_SQRT2_F.  Vector logs use it for their range
+ * reduction (tools/exhaustive_f32.c checks it against fi_log_f32).
+ */
+#define FI_LOG_SQRT2_CARRY 0x004AFB0C
 
 /*
  * ln(m) = 2 atanh(s) with s = (m - 1) / (m + 1), |s| <= 0.1716 for

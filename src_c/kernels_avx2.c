@@ -4,8 +4,11 @@
  *
  * Thirty-two Philox blocks run side by side, one block per 32-bit lane in
  * four independent groups of eight ("structure of arrays"), then a 4x8
- * transpose per group puts the words back in stream order.  Every transform repeats the scalar one in fi_scalar.h
- * operation for operation, so the two paths agree bit for bit.
+ * transpose per group puts the words back in stream order.  Every transform
+ * repeats the scalar one in fi_scalar.h operation for operation, so the two
+ * paths agree bit for bit; the two exceptions (log8x4's range reduction and
+ * box_muller8x4's quadrant, done in integer steps) give the same bits for
+ * every input word, which tools/exhaustive_f32.c checks.
  */
 #include <immintrin.h>
 
@@ -108,15 +111,13 @@ static inline void log8x4(const __m256 u[LANES4], __m256 out[LANES4])
     __m256i e[LANES4];
     __m256 m[LANES4], s[LANES4], s2[LANES4], poly[LANES4], ef[LANES4];
     EACH(j) {
-        __m256i bits = _mm256_castps_si256(u[j]);
+        /* fi_log_f32's range reduction in integer steps: adding 0x4AFB0C carries
+         * into the exponent exactly when the mantissa exceeds sqrt(2)'s, which
+         * both halves m and bumps e (three fewer operations, same bits). */
+        __m256i bits = _mm256_add_epi32(_mm256_castps_si256(u[j]), _mm256_set1_epi32(FI_LOG_SQRT2_CARRY));
         e[j] = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
-        m[j] = _mm256_castsi256_ps(_mm256_or_si256(
-            _mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
-    }
-    EACH(j) {
-        __m256 big = _mm256_cmp_ps(m[j], _mm256_set1_ps(FI_SQRT2_F), _CMP_GT_OQ);
-        m[j] = _mm256_blendv_ps(m[j], _mm256_mul_ps(m[j], _mm256_set1_ps(0.5f)), big);
-        e[j] = _mm256_sub_epi32(e[j], _mm256_castps_si256(big));   /* big lanes are -1 */
+        m[j] = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)),
+                                                    _mm256_set1_epi32(0x3F800000 - FI_LOG_SQRT2_CARRY)));
     }
     EACH(j) s[j] = _mm256_div_ps(_mm256_sub_ps(m[j], one), _mm256_add_ps(m[j], one));
     EACH(j) s2[j] = _mm256_mul_ps(s[j], s[j]);
@@ -145,16 +146,15 @@ static inline void box_muller8x4(const __m256i xr[LANES4], const __m256i xa[LANE
                                  __m256 z_cos[LANES4], __m256 z_sin[LANES4])
 {
     __m256 u[LANES4], lnu[LANES4], r[LANES4], a[LANES4], a2[LANES4], sp[LANES4], cp[LANES4];
-    __m256i q[LANES4];
+    __m256i t[LANES4];
     EACH(j) u[j] = _mm256_mul_ps(_mm256_add_ps(u32_to_f32_8(xr[j]), _mm256_set1_ps(1.0f)),
                                  _mm256_set1_ps(FI_TWO_M32_F));
     log8x4(u, lnu);
     EACH(j) r[j] = _mm256_sqrt_ps(_mm256_mul_ps(lnu[j], _mm256_set1_ps(-2.0f)));
     EACH(j) {
-        q[j] = _mm256_and_si256(
-            _mm256_srli_epi32(_mm256_add_epi32(xa[j], _mm256_set1_epi32(0x20000000)), 30),
-            _mm256_set1_epi32(3));
-        __m256i d = _mm256_sub_epi32(xa[j], _mm256_slli_epi32(q[j], 30));
+        /* t = x_angle + 2^29 carries the quadrant q in bits 31..30 (fi_box_muller_f32's q << 30). */
+        t[j] = _mm256_add_epi32(xa[j], _mm256_set1_epi32(0x20000000));
+        __m256i d = _mm256_sub_epi32(xa[j], _mm256_and_si256(t[j], _mm256_set1_epi32((int)0xC0000000u)));
         a[j] = _mm256_mul_ps(_mm256_cvtepi32_ps(d), _mm256_set1_ps(FI_TWO_PI_2M32_F));
         a2[j] = _mm256_mul_ps(a[j], a[j]);
     }
@@ -171,18 +171,19 @@ static inline void box_muller8x4(const __m256i xr[LANES4], const __m256i xa[LANE
         sp[j] = _mm256_add_ps(_mm256_mul_ps(sp[j], a2[j]), _mm256_set1_ps(FI_SIN_F_C1));
         cp[j] = _mm256_add_ps(_mm256_mul_ps(cp[j], a2[j]), _mm256_set1_ps(FI_COS_F_C2));
     }
-    const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2);
+    const __m256i sign = _mm256_set1_epi32((int)0x80000000u);
     EACH(j) {
         __m256 s = _mm256_add_ps(a[j], _mm256_mul_ps(_mm256_mul_ps(a[j], a2[j]), sp[j]));
         __m256 c = _mm256_add_ps(
             _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(a2[j], _mm256_set1_ps(0.5f))),
             _mm256_mul_ps(_mm256_mul_ps(a2[j], a2[j]), cp[j]));
-        /* Quadrant: odd q swaps sin and cos; sign bits from q+1 and q (bit 1). */
-        __m256 swap = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(q[j], one), one));
+        /* FI_ROTATE_QUADRANT read off t: odd q (bit 30) swaps sin and cos, and the
+         * signs are bit 1 of q (bit 31 of t) and of q + 1 (bit 31 of t + 2^30). */
+        __m256 swap = _mm256_castsi256_ps(_mm256_slli_epi32(t[j], 1));
         __m256 cos_t = _mm256_blendv_ps(c, s, swap);
         __m256 sin_t = _mm256_blendv_ps(s, c, swap);
-        __m256i cos_sign = _mm256_slli_epi32(_mm256_and_si256(_mm256_add_epi32(q[j], one), two), 30);
-        __m256i sin_sign = _mm256_slli_epi32(_mm256_and_si256(q[j], two), 30);
+        __m256i cos_sign = _mm256_and_si256(_mm256_add_epi32(t[j], _mm256_set1_epi32(0x40000000)), sign);
+        __m256i sin_sign = _mm256_and_si256(t[j], sign);
         z_cos[j] = _mm256_mul_ps(r[j], _mm256_xor_ps(cos_t, _mm256_castsi256_ps(cos_sign)));
         z_sin[j] = _mm256_mul_ps(r[j], _mm256_xor_ps(sin_t, _mm256_castsi256_ps(sin_sign)));
     }
