@@ -9,7 +9,7 @@
  *   1. log8x4 == fi_log_f32 for every finite float >= +0 (2^31 - 2^23 values);
  *   2. box_muller8x4 == fi_box_muller_f32 for every radius word (2^32), and
  *      for every angle word (2^32), the other word of each pair scrambled.
- * About a minute on two cores.  Build and run with tools/exhaustive_f32.sh.
+ * About 1.5 minutes on two cores.  Build and run with tools/exhaustive_f32.sh.
  */
 #include <stdio.h>
 #include <string.h>

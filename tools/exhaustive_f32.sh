@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build and run tools/exhaustive_f32.c: the AVX2 float32 normal transform
-# against the scalar definition for every input word (about a minute on two
+# against the scalar definition for every input word (about 1.5 minutes on two
 # cores).  Compiled with the kernels' own flags; x86-64 only.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
