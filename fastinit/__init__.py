@@ -18,7 +18,7 @@ from ._schemes import (
 from ._structured import dirac, eye, ones, orthogonal, sparse, zeros
 from ._activation import Scheme, init_for, scheme_for
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "STREAM_VERSION",

@@ -29,11 +29,16 @@ from __future__ import annotations
 
 import warnings
 
-import dask
-import dask.array as da
 import numpy as np
-from dask.array.core import normalize_chunks
-from dask.base import tokenize
+
+try:
+    import dask
+    import dask.array as da
+    from dask.array.core import normalize_chunks
+    from dask.base import tokenize
+except ImportError as exc:   # dask is an optional extra
+    raise ImportError("fastinit.dask needs Dask, which is not installed: "
+                      "pip install 'fastinit[dask]'") from exc
 
 import fastinit
 from fastinit._validate import as_dtype, as_seed, as_shape, as_stream

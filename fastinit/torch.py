@@ -40,8 +40,13 @@ from typing import Any, Callable
 
 import ml_dtypes
 import numpy as np
-import torch
-from torch import nn
+
+try:
+    import torch
+    from torch import nn
+except ImportError as exc:   # torch is an optional extra
+    raise ImportError("fastinit.torch needs PyTorch, which is not installed: "
+                      "pip install 'fastinit[torch]' (a CPU build, pinned)") from exc
 
 import fastinit
 from fastinit._validate import as_seed, stream_id

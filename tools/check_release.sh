@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Release artifacts: build an sdist and a wheel, install each in a fresh
+# virtual environment outside the checkout and run tools/smoke_test.py there,
+# then run the test suite in a venv with only the required dependencies
+# (tests that need torch, dask, safetensors or matplotlib skip).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+py="${PYTHON:-python3}"
+
+say() { printf '\n== %s\n' "$*"; }
+
+say "build sdist and wheel (the wheel is built from the sdist, so the sdist must be complete)"
+"$py" -m venv "$work/buildenv"
+"$work/buildenv/bin/python" -m pip install --quiet --upgrade pip build
+"$work/buildenv/bin/python" -m build --outdir "$work/dist" "$repo" >"$work/build.log" 2>&1 \
+    || { tail -50 "$work/build.log"; exit 1; }
+if grep -E "[A-Za-z]*DeprecationWarning|is deprecated" "$work/build.log"; then
+    echo "check_release: the build printed deprecation warnings (above)" >&2
+    exit 1
+fi
+sdist=$(ls "$work"/dist/*.tar.gz)
+wheel=$(ls "$work"/dist/*.whl)
+echo "built $(basename "$sdist") and $(basename "$wheel")"
+tar -tzf "$sdist" >"$work/sdist.txt"
+for member in src_c/fastinit.h src_c/fi_scalar.h fastinit/_core.pyx LICENSE tests/golden_v1.json; do
+    grep "/$member\$" "$work/sdist.txt" >/dev/null || { echo "sdist lacks $member" >&2; exit 1; }
+done
+
+smoke() {   # smoke NAME ARTIFACT
+    say "install the $1 in a fresh venv and smoke-test it outside the checkout"
+    "$py" -m venv "$work/$1"
+    "$work/$1/bin/python" -m pip install --quiet "$2"
+    (cd "$work" && "$work/$1/bin/python" "$repo/tools/smoke_test.py")
+}
+smoke sdist "$sdist"
+smoke wheel "$wheel"
+
+say "core tests with only the required dependencies (no torch, dask, safetensors, matplotlib)"
+"$work/wheel/bin/python" -m pip install --quiet pytest hypothesis scipy threadpoolctl psutil
+for extra in torch dask safetensors matplotlib zarr; do
+    if "$work/wheel/bin/python" -c "import $extra" 2>/dev/null; then
+        echo "check_release: $extra is installed in the no-extras venv" >&2
+        exit 1
+    fi
+done
+# A copy of the tests outside the checkout, so that the installed wheel is
+# what they import.  CI is unset: in CI proper, a missing extra is an error;
+# here missing extras are the point and those tests must skip.
+cp -r "$repo/tests" "$work/tests"
+cp "$repo/pyproject.toml" "$work/pyproject.toml"
+(cd "$work" && env -u CI "$work/wheel/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" \
+    -o addopts="" -rs tests) | tee "$work/core.log" | tail -25
+grep -Eq "^[0-9]+ passed" "$work/core.log" || grep -Eq " [0-9]+ passed" "$work/core.log"
