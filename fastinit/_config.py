@@ -77,9 +77,10 @@ def set_num_threads(n):
     -----
     The setting applies to fills started from every thread, and it wins
     over ``OMP_NUM_THREADS`` and ``threadpoolctl``.  A fill never starts more
-    threads than it has work items (pieces of 16384 elements), and small
-    fills run on the calling thread.  The thread count never changes any
-    value, only the speed.  Builds without OpenMP always use one thread.
+    threads than it has work items (pieces of up to 16384 elements of a
+    row), and small fills run on the calling thread.  The thread count never
+    changes any value, only the speed.  Builds without OpenMP always use one
+    thread.
     """
     if n is None:
         _apply_cpu_limit()
@@ -108,7 +109,7 @@ def get_num_threads() -> int:
     it calls, limits only the thread that entered it (OpenMP keeps that
     setting per thread).  Without an explicit choice the count is capped at
     the CPUs the process may use (see :func:`set_num_threads`).
-    Fills smaller than 65536 elements always run on the calling thread.
+    Small fills (below about 65536 elements) run on the calling thread.
     """
     return _core.effective_threads()
 
