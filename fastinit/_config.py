@@ -6,12 +6,14 @@ import os
 import warnings
 
 from . import _core
+from ._cpus import usable_cpu_count
 from ._validate import _integer
 
 __all__ = ["set_num_threads", "get_num_threads", "build_info", "show_config"]
 
 SIMD_CHOICES = ("auto", "avx2", "generic")
-MAX_THREADS = 1 << 15
+# set_num_threads accepts up to max(64, 4 x CPUs) threads (see max_threads).
+_MIN_THREAD_BOUND = 64
 
 
 def _select_simd(name: str) -> None:
@@ -32,40 +34,83 @@ def _select_simd_from_environment() -> None:
         _select_simd("auto")
 
 
+def max_threads() -> int:
+    """Largest count :func:`set_num_threads` accepts: ``max(64, 4 * os.cpu_count())``."""
+    return max(_MIN_THREAD_BOUND, 4 * (os.cpu_count() or 1))
+
+
+def _apply_cpu_limit() -> None:
+    """Cap the default thread count at the CPUs this process may use (fastinit._cpus)."""
+    _core.set_cpu_limit(usable_cpu_count())
+
+
+_apply_cpu_limit()   # at import; set_num_threads(None) reads the limits again
+
+
 def set_num_threads(n):
-    """Set the number of threads fills use.
+    """Set the number of threads fills use, for the whole process.
 
     Parameters
     ----------
     n : int or None
-        Threads, ``>= 1``.  ``None`` restores the default: OpenMP's own count,
-        which honours ``OMP_NUM_THREADS`` and ``threadpoolctl`` limits (all
-        cores when neither is set).
+        Threads, from 1 to ``max(64, 4 * os.cpu_count())``: more threads than
+        CPUs never make a fill faster, and each one reserves a stack (8 MiB
+        by default).  ``None`` restores the default (and re-reads the CPU
+        limits): OpenMP's count, which honours ``OMP_NUM_THREADS`` and
+        ``threadpoolctl`` limits, capped -- unless one of those chose it --
+        at the CPUs this process may use: its affinity mask and its cgroup
+        CPU quota (v1 or v2, rounded up), as ``loky.cpu_count`` counts them.
 
     Raises
     ------
     TypeError
         If ``n`` is not an integer or None.
     ValueError
-        If ``n < 1`` or ``n > 32768``.
+        If ``n`` is outside ``[1, max(64, 4 * os.cpu_count())]``.
+    OSError
+        If this process cannot start ``n`` threads at once (its limits on
+        address space or on threads, ``ulimit -v`` / ``-u``); OpenMP itself
+        would end the process with "Thread creation failed" in a fill.
+        The count is then unchanged.
 
     Notes
     -----
-    The thread count never changes any value, only the speed.  Builds
-    without OpenMP always use one thread.
+    The setting applies to fills started from every thread, and it wins
+    over ``OMP_NUM_THREADS`` and ``threadpoolctl``.  A fill never starts more
+    threads than it has work items (pieces of up to 16384 elements of a
+    row), and small fills run on the calling thread.  The thread count never
+    changes any value, only the speed.  Builds without OpenMP always use one
+    thread.
     """
     if n is None:
+        _apply_cpu_limit()
         _core.set_requested_threads(0)
         return
     n = _integer(n, "n")
-    if not 1 <= n <= MAX_THREADS:
-        raise ValueError(f"number of threads must be in [1, {MAX_THREADS}] (or None for the "
-                         f"default); got {n}")
+    bound = max_threads()
+    if not 1 <= n <= bound:
+        raise ValueError(f"number of threads must be in [1, {bound}] (max(64, 4 x {os.cpu_count()} "
+                         f"CPUs); or None for the default); got {n}")
+    error = _core.check_threads(n)
+    if error:
+        raise OSError(error, f"cannot start {n} threads in this process ({os.strerror(error)}): its "
+                             "limits (ulimit -v / -u, cgroup pids.max) allow fewer; the thread count "
+                             "is unchanged")
     _core.set_requested_threads(n)
 
 
 def get_num_threads() -> int:
-    """Number of threads the next fill from this thread will use."""
+    """Number of threads the next large fill started from the calling thread will use.
+
+    The :func:`set_num_threads` value when one is set (process-wide: the same
+    from every thread).  Otherwise the default, from OpenMP's count for the
+    calling thread: ``OMP_NUM_THREADS`` is process-wide, but a
+    ``threadpoolctl.threadpool_limits`` block, like ``omp_set_num_threads``
+    it calls, limits only the thread that entered it (OpenMP keeps that
+    setting per thread).  Without an explicit choice the count is capped at
+    the CPUs the process may use (see :func:`set_num_threads`).
+    Small fills (below about 65536 elements) run on the calling thread.
+    """
     return _core.effective_threads()
 
 

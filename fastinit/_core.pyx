@@ -39,6 +39,9 @@ cdef extern from "parallel.h":
     void fi_set_requested_threads(int n)
     int fi_get_requested_threads()
     int fi_effective_threads()
+    void fi_set_cpu_limit(int n)
+    int fi_get_cpu_limit()
+    int fi_check_threads(int n)
 
 # Distribution and dtype codes (src_c/fastinit.h).
 DIST_RAW = 0
@@ -127,3 +130,16 @@ def get_requested_threads():
 
 def effective_threads():
     return fi_effective_threads()
+
+
+def set_cpu_limit(int n):
+    fi_set_cpu_limit(n)
+
+
+def get_cpu_limit():
+    return fi_get_cpu_limit()
+
+
+def check_threads(int n):
+    """0 if ``n`` threads can run at once in this process, else the errno of the failure."""
+    return fi_check_threads(n)

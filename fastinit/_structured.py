@@ -203,9 +203,12 @@ def sparse(shape=None, sparsity=None, std=0.01, *, out=None, dtype=None, seed=No
     logical, target = as_logical_target(shape, out, dtype, region)
     if len(logical) != 2:
         raise ValueError(f"sparse needs a 2-D shape (rows, cols); got shape {logical}")
-    if _warn_if_empty(logical, stacklevel=2) or target.out.size == 0:
+    if _warn_if_empty(logical, stacklevel=2):
         return target.out
+    # Checks std against the dtype even for an empty region (fastinit.dask validates with one).
     normal(logical, 0.0, std, out=target.out, seed=seed, stream=stream, region=region)
+    if target.out.size == 0:
+        return target.out
 
     rows, cols = logical
     zeros_per_column = math.ceil(sparsity * rows)   # torch's count, float rounding included

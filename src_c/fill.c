@@ -134,6 +134,8 @@ void fi_plan_run(const fi_plan *plan, int64_t item_begin, int64_t item_end, int 
             run_item(plan, i, scratch);
         return;
     }
+    if (nthreads > items)           /* threads beyond the work items would only wait */
+        nthreads = (int)items;
     fi_note_parallel_use();
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nthreads)

@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import pathlib
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -23,7 +26,9 @@ from threadpoolctl import threadpool_limits
 
 import fastinit as fi
 from fastinit import reference
-from fastinit._config import _select_simd
+from fastinit import _core
+from fastinit._config import _select_simd, max_threads
+from fastinit._cpus import cgroup_cpu_quota, usable_cpu_count
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 OPENMP = fi.build_info()["openmp"]
@@ -102,6 +107,234 @@ def test_serial_build_reports_one_thread():
         pytest.skip("OpenMP build")
     fi.set_num_threads(4)
     assert fi.get_num_threads() == 1
+
+
+# ---------------------------------------------------------------------------
+# Thread bound, thread creation failures, threads per fill
+# ---------------------------------------------------------------------------
+
+
+def test_thread_bound_is_max_64_or_4_per_cpu():
+    bound = max_threads()
+    assert bound == max(64, 4 * os.cpu_count())
+    with pytest.raises(ValueError) as caught:
+        fi.set_num_threads(bound + 1)
+    assert str(caught.value) == (f"number of threads must be in [1, {bound}] (max(64, 4 x "
+                                 f"{os.cpu_count()} CPUs); or None for the default); got {bound + 1}")
+    with pytest.raises(ValueError, match=rf"\[1, {bound}\].*got 1000000"):
+        fi.set_num_threads(1_000_000)
+    fi.set_num_threads(bound)
+    assert fi.get_num_threads() == (bound if OPENMP else 1)
+
+
+_UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
+
+
+@needs_openmp
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS and /proc are Linux's")
+@pytest.mark.skipif(_UNDER_ASAN, reason="ASan reserves its shadow memory lazily: RLIMIT_AS breaks it")
+def test_threads_beyond_the_address_space_limit_raise_instead_of_killing_the_process():
+    """libgomp ends the process ("Thread creation failed", exit 1) when it cannot start a
+    thread; set_num_threads must refuse such a count with a Python exception instead."""
+    got = _run_python("""
+        import json, resource
+        import fastinit as fi
+        fi.normal(1 << 21, seed=1)                 # the default threads exist before the limit
+        vm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+        limit = vm + (100 << 20)                   # room for a few thread stacks, not for 60
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        before = fi.get_num_threads()
+        got = []
+        for n in (1000, 60):
+            try:
+                fi.set_num_threads(n)
+                fi.normal(1 << 22, seed=1)
+                got.append("filled")
+            except (ValueError, OSError) as exc:
+                got.append([type(exc).__name__, isinstance(exc, OSError) and exc.errno, str(exc)])
+        got.append(fi.get_num_threads() == before)
+        got.append(bool((fi.normal(1 << 22, seed=1)[:4] == fi.normal(4, seed=1)).all()))
+        print(json.dumps(got))
+    """)
+    too_many, cannot_start, unchanged, still_fills = got
+    assert too_many[0] == "ValueError" and "got 1000" in too_many[2]
+    # Thread stacks are 8 MiB by default (2 MiB with an unlimited stack rlimit): 60 do not fit.
+    assert cannot_start[:2] == ["BlockingIOError", errno.EAGAIN], cannot_start
+    assert cannot_start[2] == ("[Errno 11] cannot start 60 threads in this process (Resource "
+                               "temporarily unavailable): its limits (ulimit -v / -u, cgroup "
+                               "pids.max) allow fewer; the thread count is unchanged")
+    assert unchanged and still_fills
+
+
+@needs_openmp
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
+def test_a_fill_starts_no_more_threads_than_work_items():
+    got = _run_python("""
+        import json, os
+        import fastinit as fi
+        fi.set_num_threads(64)
+        before = len(os.listdir("/proc/self/task"))
+        fi.uniform(4 * 16384, seed=1)              # 4 work items of 16384 elements
+        print(json.dumps([before, len(os.listdir("/proc/self/task"))]))
+    """)
+    before, after = got
+    assert 1 <= after - before <= 3, got          # 3 workers + the calling thread, not 63
+
+
+# ---------------------------------------------------------------------------
+# Process-wide setting, per-thread OpenMP count
+# ---------------------------------------------------------------------------
+
+
+def _in_another_thread(function):
+    result = []
+    worker = threading.Thread(target=lambda: result.append(function()))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
+@needs_openmp
+def test_set_num_threads_is_process_wide_threadpoolctl_per_thread():
+    fi.set_num_threads(3)
+    assert _in_another_thread(fi.get_num_threads) == 3
+    values = _in_another_thread(lambda: fi.normal(300_001, seed=5, stream=2))
+    np.testing.assert_array_equal(values, fi.normal(300_001, seed=5, stream=2))
+    fi.set_num_threads(None)
+    default = fi.get_num_threads()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert fi.get_num_threads() == 1
+        assert _in_another_thread(fi.get_num_threads) == default   # OpenMP's count is per thread
+        fi.set_num_threads(2)
+        assert fi.get_num_threads() == _in_another_thread(fi.get_num_threads) == 2
+
+
+def test_thread_docs_say_what_is_process_wide():
+    set_doc = " ".join(fi.set_num_threads.__doc__.split())
+    get_doc = " ".join(fi.get_num_threads.__doc__.split())
+    assert "for the whole process" in set_doc and "from every thread" in set_doc
+    assert "from this thread" not in get_doc
+    assert "process-wide: the same from every thread" in get_doc
+    assert "limits only the thread that entered it" in get_doc
+
+
+# ---------------------------------------------------------------------------
+# Default thread count: CPU affinity and cgroup CPU quota
+# ---------------------------------------------------------------------------
+
+
+def _fake_root(tmp_path, files):
+    for relative, text in files.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return str(tmp_path)
+
+
+V2 = "0::/\n"
+V1 = "4:memory:/\n2:cpu,cpuacct:/\n1:name=systemd:/\n"
+CG = "sys/fs/cgroup/"
+
+
+@pytest.mark.parametrize("files, quota, usable", [
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "200000 100000\n"}, 2.0, 2),
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "150000 100000"}, 1.5, 2),          # ceil, as loky
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "50000 100000"}, 0.5, 1),           # below one CPU
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "1000 100000"}, 0.01, 1),
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "max 100000"}, None, 8),            # no limit
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "1600000 100000"}, 16.0, 8),        # above the CPUs
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "garbage"}, None, 8),
+    ({"proc/self/cgroup": V2, CG + "cpu.max": "0 100000"}, None, 8),
+    ({"proc/self/cgroup": V2}, None, 8),                                          # missing file
+    ({}, None, 8),                                                                # nothing at all
+    ({CG + "cpu.max": "300000 100000"}, 3.0, 3),         # no /proc/self/cgroup: the top is read
+    # Nested: a parent's smaller limit applies to the child.
+    ({"proc/self/cgroup": "0::/a/b\n", CG + "a/cpu.max": "100000 100000",
+      CG + "a/b/cpu.max": "400000 100000"}, 1.0, 1),
+    ({"proc/self/cgroup": "0::/a/b\n", CG + "a/b/cpu.max": "250000 100000"}, 2.5, 3),
+    # A container without its own cgroup namespace sees the host's path; its files are at the top.
+    ({"proc/self/cgroup": "0::/docker/0123abcd\n", CG + "cpu.max": "300000 100000"}, 3.0, 3),
+    # cgroup v1
+    ({"proc/self/cgroup": V1, CG + "cpu,cpuacct/cpu.cfs_quota_us": "300000\n",
+      CG + "cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 3.0, 3),
+    ({"proc/self/cgroup": "3:cpu:/\n", CG + "cpu/cpu.cfs_quota_us": "50000",
+      CG + "cpu/cpu.cfs_period_us": "100000"}, 0.5, 1),
+    ({"proc/self/cgroup": V1, CG + "cpu,cpuacct/cpu.cfs_quota_us": "-1",
+      CG + "cpu,cpuacct/cpu.cfs_period_us": "100000"}, None, 8),
+    ({"proc/self/cgroup": V1, CG + "cpu,cpuacct/cpu.cfs_quota_us": "300000"}, None, 8),   # no period
+    ({"proc/self/cgroup": "2:cpu:/kube/pod1\n", CG + "cpu/kube/cpu.cfs_quota_us": "200000",
+      CG + "cpu/kube/cpu.cfs_period_us": "100000", CG + "cpu/kube/pod1/cpu.cfs_quota_us": "-1",
+      CG + "cpu/kube/pod1/cpu.cfs_period_us": "100000"}, 2.0, 2),
+    # A v1 file is not read for a v2-only process, nor a v2 file for a v1-only one.
+    ({"proc/self/cgroup": V2, CG + "cpu/cpu.cfs_quota_us": "100000",
+      CG + "cpu/cpu.cfs_period_us": "100000"}, None, 8),
+    ({"proc/self/cgroup": V1, CG + "cpu.max": "100000 100000"}, None, 8),
+    # Hybrid: both present, the smaller wins.
+    ({"proc/self/cgroup": V1 + V2, CG + "cpu.max": "500000 100000",
+      CG + "cpu,cpuacct/cpu.cfs_quota_us": "400000", CG + "cpu,cpuacct/cpu.cfs_period_us": "100000"},
+     4.0, 4),
+], ids=lambda value: None)
+def test_cgroup_cpu_quota_and_usable_cpus(tmp_path, monkeypatch, files, quota, usable):
+    root = _fake_root(tmp_path, files)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert cgroup_cpu_quota(root) == quota
+    assert usable_cpu_count(root) == usable
+
+
+def test_usable_cpus_without_affinity_or_cpu_count(tmp_path, monkeypatch):
+    root = _fake_root(tmp_path, {})
+    monkeypatch.setattr(os, "cpu_count", lambda: None)          # undeterminable
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)  # not on this platform
+    assert usable_cpu_count(root) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert usable_cpu_count(root) == 6
+
+
+def test_usable_cpus_on_this_machine():
+    expected = min(os.cpu_count(), len(os.sched_getaffinity(0)))
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        expected = min(expected, math.ceil(quota))
+    assert usable_cpu_count() == max(1, expected)
+
+
+@needs_openmp
+def test_default_is_capped_at_the_cpu_limit_unless_chosen():
+    """The C side of the rule: OpenMP's default is capped, a chosen count is not."""
+    from threadpoolctl import threadpool_info
+    omp = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp")
+    fi.set_num_threads(None)
+    assert fi.get_num_threads() == min(omp, usable_cpu_count())
+    _core.set_cpu_limit(1)                     # as if the cgroup allowed one CPU
+    try:
+        assert fi.get_num_threads() == 1
+        assert _in_another_thread(fi.get_num_threads) == 1
+        with threadpool_limits(limits=omp + 3, user_api="openmp"):   # chosen: kept
+            assert fi.get_num_threads() == omp + 3
+        fi.set_num_threads(4)                  # chosen: kept
+        assert fi.get_num_threads() == 4
+    finally:
+        fi.set_num_threads(None)               # re-reads the real limits
+    assert fi.get_num_threads() == min(omp, usable_cpu_count())
+
+
+@needs_openmp
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs 2 CPUs and sched_setaffinity")
+def test_affinity_caps_the_default_but_not_omp_num_threads():
+    code = """
+        import json, os
+        import fastinit as fi
+        first = fi.get_num_threads()
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})   # after OpenMP counted the CPUs
+        kept = fi.get_num_threads()                               # limits are read at import...
+        fi.set_num_threads(None)                                  # ... and again here
+        print(json.dumps([first, kept, fi.get_num_threads()]))
+    """
+    first, kept, capped = _run_python(code, OMP_NUM_THREADS=None)
+    assert first == kept == min(len(os.sched_getaffinity(0)), usable_cpu_count()) and capped == 1
+    assert _run_python(code, OMP_NUM_THREADS="2") == [2, 2, 2]    # chosen: not capped
 
 
 # ---------------------------------------------------------------------------

@@ -146,6 +146,76 @@ def test_bad_input_raises_when_the_array_is_built(call, error, match):
         call()
 
 
+# Every wrapper with a bad input, called the same way eagerly and lazily: building
+# the dask array must raise exactly what the NumPy function raises.  The first
+# group used to build without error and fail only at ``.compute()``: the check is
+# on a parameter the scheme derives from its arguments (std or bound against the
+# dtype's range), which the eager path skipped for the empty region used to validate.
+BUILD_TIME_ERRORS = [
+    ("xavier_uniform", ((10, 10),), {"gain": 1e6, "dtype": "float16"}),
+    ("xavier_normal", ((10, 10),), {"gain": 1e6, "dtype": "float16"}),
+    ("glorot_uniform", ((3, 4, 5),), {"gain": 1e40, "dtype": "bfloat16"}),
+    ("variance_scaling", ((10, 10),), {"scale": 1e308, "distribution": "uniform"}),
+    ("variance_scaling", ((10, 10),), {"scale": 1e12, "distribution": "normal", "dtype": "float16"}),
+    ("variance_scaling", ((10, 10),), {"scale": 1e12, "dtype": "float16"}),   # truncated_normal
+    ("sparse", ((10, 10), 0.5), {"std": 1e6, "dtype": "float16"}),
+    ("sparse", ((10, 10), 0.5), {"std": -1.0}),
+    # These already raised at build time; kept so that every wrapper is covered.
+    # (kaiming's and lecun's derived std is at most 5/3: no dtype can overflow.)
+    ("uniform", ((7,), 2.0, 1.0), {}),
+    ("normal", ((7,), 0.0, 1e6), {"dtype": "float16"}),
+    ("trunc_normal", ((7,), 0.0, 1.0, 30.0, 40.0), {}),
+    ("constant", ((7,), 1e300), {}),
+    ("zeros", ((7,),), {"dtype": np.int32}),
+    ("ones", ((7,),), {"dtype": "complex64"}),
+    ("eye", ((7, 3, 2),), {}),
+    ("dirac", ((4, 2, 3), 3), {}),
+    ("kaiming_uniform", ((7, 3),), {"mode": "fan_avg"}),
+    ("kaiming_normal", ((7, 3),), {"nonlinearity": "softmax"}),
+    ("lecun_uniform", ((7,),), {}),
+    ("lecun_normal", ((7, 3),), {"in_axis": 5}),
+    ("orthogonal", ((10, 10), 1e6), {"dtype": "float16"}),
+]
+
+
+def _error_of(call):
+    try:
+        call()
+    except Exception as exc:            # noqa: BLE001 - the error itself is the result
+        return type(exc), str(exc)
+    return None
+
+
+def test_build_time_errors_cover_every_wrapper():
+    assert {case[0] for case in BUILD_TIME_ERRORS} >= set(fid.__all__) - {
+        "he_uniform", "he_normal", "glorot_normal"}   # aliases of kaiming_* and xavier_normal
+
+
+@pytest.mark.parametrize("name, args, kwargs", BUILD_TIME_ERRORS,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BUILD_TIME_ERRORS)])
+def test_build_raises_what_the_eager_function_raises(name, args, kwargs):
+    seeded = {"seed": 1} if "seed" in getattr(fi, name).__code__.co_varnames else {}
+    eager = _error_of(lambda: getattr(fi, name)(*args, **kwargs, **seeded))
+    assert eager is not None, "not a bad input for the eager function"
+    with pytest.raises(eager[0]) as caught:
+        getattr(fid, name)(*args, **kwargs, **seeded)
+    assert str(caught.value) == eager[1]
+
+
+def test_eager_empty_region_checks_derived_parameters():
+    """The eager path dask builds on: an empty region is validated like the full array."""
+    with pytest.raises(ValueError, match="outside the finite range of float16"):
+        fi.xavier_uniform((10, 10), gain=1e6, dtype="float16", seed=1, region=(slice(3, 3), slice(0, 10)))
+    with pytest.raises(ValueError, match="std=1000000.0 is outside"):
+        fi.sparse((10, 10), 0.5, std=1e6, dtype="float16", seed=1, region=(slice(0, 10), slice(4, 4)))
+    # A good empty region is still an empty array, without a warning (the full array is not empty).
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fi.xavier_uniform((10, 10), seed=1, region=(slice(3, 3), slice(0, 10))).shape == (0, 10)
+        assert fi.sparse((10, 10), 0.5, seed=1, region=(slice(0, 10), slice(4, 4))).shape == (10, 0)
+
+
 # ----------------------------------------------------------------------------- real cluster
 
 

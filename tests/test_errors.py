@@ -173,8 +173,8 @@ VALUE_ERRORS = [
     ("raw-start-2**64", fi.random_raw, (1,), dict(seed=1, start=2**64), r"start \+ n must be <= 2\*\*64"),
     ("raw-seed-negative", fi.random_raw, (1,), dict(seed=-2), r"seed must be in \[0, 2\*\*64\); got -2"),
     ("raw-stream-2**64", fi.random_raw, (1,), dict(seed=0, stream=2**64), r"stream must be in \[0, 2\*\*64\)"),
-    ("threads-zero", fi.set_num_threads, (0,), {}, r"number of threads must be in \[1, 32768\].*got 0"),
-    ("threads-negative", fi.set_num_threads, (-3,), {}, r"number of threads must be in \[1, 32768\].*got -3"),
+    ("threads-zero", fi.set_num_threads, (0,), {}, r"number of threads must be in \[1, \d+\] \(max\(64, 4 x \d+ CPUs\).*got 0"),
+    ("threads-negative", fi.set_num_threads, (-3,), {}, r"number of threads must be in \[1, \d+\] \(max\(64, 4 x \d+ CPUs\).*got -3"),
 ]
 
 # The read-only cases need their out made read-only after the placeholder step.

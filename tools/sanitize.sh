@@ -18,6 +18,12 @@ python -m pip install --quiet "Cython>=3.0" "setuptools>=64" wheel
 linked="$(ldd "$work"/fastinit/_core*.so)"
 [[ "$linked" == *libasan* ]] || { echo "extension is not instrumented" >&2; exit 1; }
 asan="$(gcc -print-file-name=libasan.so)"
+# libstdc++ is preloaded right after libasan so that ASan's __cxa_throw
+# interceptor finds the real function when it initializes.  Without it the
+# first C++ exception thrown by an uninstrumented extension (matplotlib's
+# ft2font raises one on every attribute lookup) stops the run with
+# 'CHECK failed: asan_interceptors.cpp "real___cxa_throw != 0"'.
+preload="$asan:$(gcc -print-file-name=libstdc++.so)"
 # Python itself is not built with ASan: leak checking would report the interpreter.
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
@@ -25,6 +31,6 @@ args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(tests -m "not slow" -q -x -p no:cacheprovider)
 for simd in avx2 generic; do
     echo "== sanitized test run, FASTINIT_SIMD=$simd"
-    (cd "$work" && LD_PRELOAD="$asan" FASTINIT_SIMD="$simd" PYTHONPATH="$work" \
+    (cd "$work" && LD_PRELOAD="$preload" FASTINIT_SIMD="$simd" PYTHONPATH="$work" \
         python -m pytest "${args[@]}")
 done
