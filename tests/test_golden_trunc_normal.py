@@ -8,6 +8,7 @@ every entry, and each entry's regime label must be the regime its
 parameters select.
 """
 
+import hashlib
 import json
 import pathlib
 
@@ -43,8 +44,25 @@ def test_reference_matches_golden():
         assert _bits(got) == case["bits"], case
 
 
-def test_golden_covers_every_dtype():
+def test_golden_covers_every_regime_and_dtype():
     assert GOLDEN["stream_version"] == fi.STREAM_VERSION == 1
     combos = {(c["regime"], c["dtype"]) for c in GOLDEN["cases"]}
     kinds = ("float32", "float64", "float16", "bfloat16")
-    assert {("ordinary", k) for k in kinds} <= combos
+    assert combos == {(r, k) for r in ("ordinary", "narrow") for k in kinds}
+
+
+def test_each_entry_is_in_the_regime_it_is_labelled():
+    for case in GOLDEN["cases"]:
+        assert reference.trunc_normal_kernel(*case["params"])[0] == case["regime"], case
+
+
+# SHA-256 of the "ordinary" entries as first recorded (before the narrow-interval
+# correction): regenerating the file must never change them.
+ORDINARY_SHA256 = "329208c0b93adf289249cd2261d99e81f4b1d43523eb6b5cb690adb1b58fa890"
+
+
+def test_ordinary_entries_are_the_ones_recorded_before_the_correction():
+    ordinary = [c for c in GOLDEN["cases"] if c["regime"] == "ordinary"]
+    assert len(ordinary) == 960
+    digest = hashlib.sha256(json.dumps(ordinary, sort_keys=True).encode()).hexdigest()
+    assert digest == ORDINARY_SHA256
