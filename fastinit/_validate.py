@@ -160,12 +160,20 @@ def as_shape(shape) -> tuple:
     return dims
 
 
+# ml_dtypes' real scalar types (bfloat16, float8_*, int4, ...): NumPy scalars of kind "V".
+_ML_DTYPES_REALS = frozenset(
+    np.dtype(getattr(ml_dtypes, n)) for n in dir(ml_dtypes)
+    if n.startswith(("bfloat", "float", "int", "uint")) and isinstance(getattr(ml_dtypes, n), type)
+)
+
+
 def as_real(value, name) -> float:
     """A finite float64 from a real number: every float parameter goes through here.
 
-    Accepts Python and NumPy reals and 0-d arrays of a real dtype (JAX and
-    NumPy code passes those, e.g. ``np.array(1.0, np.float32)``); bools,
-    complex numbers and arrays with dimensions are a TypeError.  A value
+    Accepts Python and NumPy reals (ml_dtypes' bfloat16 and float8 types
+    included) and 0-d arrays of a real dtype (JAX and NumPy code passes
+    those, e.g. ``np.array(1.0, ml_dtypes.bfloat16)``); bools, complex
+    numbers, other objects and arrays with dimensions are a TypeError.  A value
     that is not finite as a float64 (an int beyond float64's range, inf,
     NaN) is a ValueError.
     """
@@ -174,7 +182,11 @@ def as_real(value, name) -> float:
             raise TypeError(f"{name} must be a real number; got ndarray of shape {value.shape} "
                             "(only 0-d arrays are accepted)")
         value = value[()]                                # the NumPy scalar (or object) it holds
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if isinstance(value, np.generic):
+        real = value.dtype.kind in "fiu" or value.dtype in _ML_DTYPES_REALS
+    else:
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not real:
         raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
     try:
         value = float(value)

@@ -320,7 +320,8 @@ def test_int_beyond_float64_is_a_value_error(function, name, value, extra, huge)
 def test_0d_arrays_and_numpy_scalars_are_accepted(function, name, value, extra):
     want = _call(function, name, value, extra, dtype="bfloat16")
     for given in (np.array(value, np.float32), np.array(value), np.float32(value), np.float64(value),
-                  np.array(value, np.float16), np.array(np.float32(value), dtype=object)):
+                  np.array(value, np.float16), np.array(value, BF16), ml_dtypes.bfloat16(value),
+                  np.array(np.float32(value), dtype=object)):
         got = _call(function, name, given, extra, dtype="bfloat16")
         assert_bits_equal(got, bits(want), f"{type(given).__name__} {given!r}")
 
@@ -331,6 +332,8 @@ def test_0d_arrays_and_numpy_scalars_are_accepted(function, name, value, extra):
     (np.ones((1, 1)), r"got ndarray of shape \(1, 1\)"),
     (np.array(True), "must be a real number; got bool"),
     (np.array(1 + 1j), "must be a real number; got complex128"),
+    (np.timedelta64(5), "must be a real number; got timedelta64"),
+    (np.str_("1"), "must be a real number; got str_"),
 ])
 def test_other_arrays_are_a_type_error(function, name, value, extra, bad, pattern):
     with pytest.raises(TypeError, match=rf"{name}\b.*{pattern}"):
@@ -338,7 +341,11 @@ def test_other_arrays_are_a_type_error(function, name, value, extra, bad, patter
 
 
 def test_jax_accidental_upcasting_call():
-    # jax's initializer tests pass a 0-d float32 array as the scale of a bfloat16 fill.
-    w = fi.normal((4, 4), 0.0, np.array(1.0, np.float32), dtype="bfloat16", seed=0)
-    assert w.dtype == BF16
-    assert_bits_equal(w, bits(fi.normal((4, 4), 0.0, 1.0, dtype="bfloat16", seed=0)))
+    # jax's initializer tests pass 0-d arrays of the fill's dtype (or float32) as the scale.
+    want = fi.normal((4, 4), 0.0, 1.0, dtype="bfloat16", seed=0)
+    for scale in (np.array(1.0, np.float32), np.array(1.0, BF16), np.array(1.0, np.float16)):
+        w = fi.normal((4, 4), 0.0, scale, dtype="bfloat16", seed=0)
+        assert w.dtype == BF16
+        assert_bits_equal(w, bits(want), repr(scale))
+    with pytest.raises(ValueError, match="std must be finite; got nan"):
+        fi.normal((4, 4), 0.0, np.array(np.nan, BF16), dtype="bfloat16", seed=0)
