@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import _core
-from .reference import trunc_normal_parameters
+from .reference import trunc_normal_kernel
 from ._validate import (
     as_count, as_real, as_seed, as_stream, as_target, check_representable, kind_of,
 )
@@ -115,7 +117,9 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
         Unsupported dtype, non-integer seed or stream, non-real bounds.
     ValueError
         Non-finite bounds, ``low > high``, bounds outside the dtype's range,
-        read-only or mismatched ``out``, bad region, out-of-range seed/stream.
+        a width ``high - low`` that overflows the compute precision (float64
+        for float64, float32 otherwise), read-only, self-overlapping or
+        mismatched ``out``, bad region, out-of-range seed/stream.
 
     Examples
     --------
@@ -132,10 +136,21 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
         raise ValueError(f"low must be <= high; got low={low}, high={high}")
     target = as_target(shape, out, dtype, region)
     check_representable(target.dtype, low=low, high=high)
+    # The kernels form high - low in the compute precision (float64 for float64, float32
+    # for the rest); a width that overflows it would give inf and wrong values, so it is
+    # refused for every dtype, as NumPy and torch refuse it.  float16's compute precision
+    # is float32, so a float16 range wider than float16's maximum is still exact.
     scale = high - low
-    if target.dtype != np.float64 and abs(scale) > _FLOAT32_MAX:
-        raise ValueError(f"high - low = {scale} overflows float32, in which {target.dtype.name} "
-                         "samples are computed")
+    if target.dtype == np.float64:
+        compute, limit = "float64", sys.float_info.max
+    else:
+        compute, limit = "float32", _FLOAT32_MAX
+    if not abs(scale) <= limit:
+        raise ValueError(
+            f"high - low = {scale} overflows {compute}, in which {target.dtype.name} samples are "
+            f"computed (low={low}, high={high}); the width high - low must be at most "
+            f"{float(np.finfo(compute).max):g}"
+        )
     return _fill(_core.DIST_UNIFORM, target, as_seed(seed), as_stream(stream), low, scale, high)
 
 
@@ -232,7 +247,13 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
     -----
     The inverse CDF is P. J. Acklam's rational approximation (relative error
     below 1.2e-9), evaluated in the output's compute precision (float32 for
-    float32/float16/bfloat16, float64 for float64).
+    float32/float16/bfloat16, float64 for float64).  Intervals narrow
+    compared with ``std`` (probability mass ``w`` below half of
+    ``min(Phi(alpha) + w, 1/2)``, ``alpha`` the standardized lower bound
+    after mirroring) would lose resolution that way; they take an inversion
+    relative to the interval instead, in float64 for every dtype, which
+    keeps full resolution however narrow the interval.  See
+    ``docs/stream.md`` ("Truncated normal", "Corrections").
 
     Examples
     --------
@@ -249,8 +270,9 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
         raise ValueError(f"a must be <= b; got a={a}, b={b}")
     target = as_target(shape, out, dtype, region)
     check_representable(target.dtype, mean=mean, std=std, a=a, b=b)
-    values = trunc_normal_parameters(mean, std, a, b)
-    return _fill(_core.DIST_TRUNC_NORMAL, target, as_seed(seed), as_stream(stream), *values)
+    regime, values = trunc_normal_kernel(mean, std, a, b)
+    dist = _core.DIST_TRUNC_NORMAL_NARROW if regime == "narrow" else _core.DIST_TRUNC_NORMAL
+    return _fill(dist, target, as_seed(seed), as_stream(stream), *values)
 
 
 def constant(shape=None, value=0.0, *, out=None, dtype=None, region=None):

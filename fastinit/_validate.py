@@ -12,6 +12,7 @@ import math
 import numbers
 import operator
 import secrets
+import sys
 from typing import NamedTuple
 
 import ml_dtypes
@@ -159,10 +160,43 @@ def as_shape(shape) -> tuple:
     return dims
 
 
+# ml_dtypes' real scalar types (bfloat16, float8_*, int4, ...): NumPy scalars of kind "V".
+_ML_DTYPES_REALS = frozenset(
+    np.dtype(getattr(ml_dtypes, n)) for n in dir(ml_dtypes)
+    if n.startswith(("bfloat", "float", "int", "uint")) and isinstance(getattr(ml_dtypes, n), type)
+)
+
+
 def as_real(value, name) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    """A finite float64 from a real number: every float parameter goes through here.
+
+    Accepts Python and NumPy reals (ml_dtypes' bfloat16 and float8 types
+    included) and 0-d arrays of a real dtype (JAX and NumPy code passes
+    those, e.g. ``np.array(1.0, ml_dtypes.bfloat16)``); bools, complex
+    numbers, other objects and arrays with dimensions are a TypeError.  A value
+    that is not finite as a float64 (an int beyond float64's range, inf,
+    NaN) is a ValueError.
+    """
+    if isinstance(value, np.ndarray):
+        if value.ndim != 0:
+            raise TypeError(f"{name} must be a real number; got ndarray of shape {value.shape} "
+                            "(only 0-d arrays are accepted)")
+        value = value[()]                                # the NumPy scalar (or object) it holds
+    if isinstance(value, np.generic):
+        real = value.dtype.kind in "fiu" or value.dtype in _ML_DTYPES_REALS
+    else:
+        real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not real:
         raise TypeError(f"{name} must be a real number; got {type(value).__name__} {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        # An int (or Fraction) beyond float64: its str may be too long to print, so give its size.
+        digits = int(abs(int(value)).bit_length() * math.log10(2)) + 1
+        raise ValueError(
+            f"{name} must be finite and within float64's range (|x| <= {sys.float_info.max:g}); "
+            f"got {type(value).__name__} value of about {digits} digits, which overflows float64"
+        ) from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite; got {value}")
     return value
@@ -213,6 +247,39 @@ def as_region(region, shape):
     return tuple(starts), tuple(extents)
 
 
+def check_no_self_overlap(out: np.ndarray) -> None:
+    """ValueError if two elements of ``out`` may share memory.
+
+    Writing such an array would make the result depend on which write lands
+    last, i.e. on the thread count.  The test is the standard sufficient one:
+    with the axes of extent > 1 sorted by ``|stride|``, each stride must clear
+    the span of all smaller axes (``sum((n - 1) * |stride|) + itemsize``).
+    Every layout NumPy's slicing, transposing and reshaping produce from a
+    non-overlapping array passes (negative strides, Fortran order, gaps);
+    zero strides, broadcast views and self-overlapping ``as_strided`` views fail.
+    """
+    if out.size <= 1:
+        return
+    axes = sorted((abs(st), n) for st, n in zip(out.strides, out.shape) if n > 1)
+    if axes[0][0] == 0:
+        raise ValueError(
+            f"out has a zero stride (strides {out.strides}, shape {out.shape}): its elements "
+            "overlap in memory (more than one element refers to a single memory location); "
+            "pass an array whose elements are distinct"
+        )
+    span = out.itemsize
+    for stride, n in axes:
+        if stride < span:
+            raise ValueError(
+                f"out's elements may overlap in memory (strides {out.strides}, shape {out.shape}, "
+                f"itemsize {out.itemsize}): an axis's stride {stride} is smaller than the "
+                f"{span}-byte span of the axes with smaller strides, so more than one element can "
+                "refer to a single memory location and the result would depend on the order of "
+                "the writes; pass an array whose elements are distinct (e.g. a copy)"
+            )
+        span += (n - 1) * stride
+
+
 class Target(NamedTuple):
     out: np.ndarray
     dtype: np.dtype
@@ -231,11 +298,7 @@ def as_target(shape, out, dtype, region) -> Target:
         dtype = out_dtype
         if not out.flags.writeable:
             raise ValueError("out is read-only; pass a writable array")
-        if out.size and any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
-            raise ValueError(
-                f"out has a zero stride (strides {out.strides}, shape {out.shape}): its elements "
-                "overlap in memory; pass an array whose elements are distinct"
-            )
+        check_no_self_overlap(out)
     else:
         dtype = as_dtype(np.float32 if dtype is None else dtype)
 

@@ -26,6 +26,9 @@ __all__ = [
     "normal_flat",
     "trunc_normal_flat",
     "trunc_normal_parameters",
+    "trunc_normal_narrow_parameters",
+    "trunc_normal_is_narrow",
+    "trunc_normal_kernel",
     "round_to_bfloat16_bits",
     "round_to_float16_bits",
 ]
@@ -317,6 +320,113 @@ def trunc_normal_parameters(mean, std, a, b):
             -1.0 if mirror else 1.0)
 
 
+def trunc_normal_is_narrow(params):
+    """Whether :func:`trunc_normal_parameters` ``params`` select the narrow-interval transform.
+
+    The inversion ``t = Phi(alpha) + u * w`` forms CDF values up to
+    ``t_max = min(Phi(alpha) + w, 1/2)``; floating-point numbers near
+    ``t_max`` are spaced at most ``t_max * eps`` apart, one step of ``u`` moves
+    ``t`` by ``w * eps``.  When ``t_max > 2 * w`` the spacing of ``t`` is
+    certainly coarser than the step of ``u`` and the quantization of ``t``,
+    not ``u``, sets the resolution (in float32 and float64 alike), so the
+    narrow transform takes over.  Elsewhere ``t`` loses at most one bit of
+    ``u``'s resolution.  See docs/stream.md, "Corrections".
+    """
+    p_alpha, width = params[2], params[3]
+    return 2.0 * width < min(p_alpha + width, 0.5)
+
+
+def trunc_normal_narrow_parameters(mean, std, a, b):
+    """Kernel parameters of the narrow-interval truncated normal on [a, b].
+
+    With the bounds standardized and mirrored as in :func:`trunc_normal_parameters`
+    (lower standardized bound ``alpha <= 0``, width ``h = (b - a) / std``), the
+    fraction ``q`` in [0, 1] of the way from ``v0`` (the end at ``alpha``) to
+    ``v1`` has density proportional to ``exp(-A q - B q**2)``.
+
+    Returns
+    -------
+    tuple of 8 floats
+        ``(A, B, v0, v1, v1 - v0, a, b, 0.0)`` with ``A = alpha * h``, ``B = h*h / 2``.
+    """
+    mean, std, a, b = float(mean), float(std), float(a), float(b)
+    mirror = (a - mean) / std + (b - mean) / std > 0
+    if mirror:
+        alpha, v0, v1 = (mean - b) / std, b, a
+    else:
+        alpha, v0, v1 = (a - mean) / std, a, b
+    h = (b - a) / std
+    return (alpha * h, (h * h) * 0.5, v0, v1, v1 - v0, a, b, 0.0)
+
+
+def trunc_normal_kernel(mean, std, a, b):
+    """``("narrow" | "ordinary", parameters)``: the transform a trunc_normal fill uses.
+
+    Raises ValueError as :func:`trunc_normal_parameters` does.
+    """
+    params = trunc_normal_parameters(mean, std, a, b)
+    if trunc_normal_is_narrow(params):
+        return "narrow", trunc_normal_narrow_parameters(mean, std, a, b)
+    return "ordinary", params
+
+
+# Narrow interval: Taylor coefficients c_0..c_20 of exp(-A q - B q^2), Newton steps
+# (src_c/fi_constants.h, FI_NARROW_NCOEF and FI_NARROW_STEPS).
+NARROW_NCOEF = 21
+NARROW_STEPS = 4
+
+
+def _narrow_series(A, B):
+    """(c, d): f(q) = sum c_k q**k = exp(-A q - B q**2) and F(q) = q * sum d_k q**k = int_0^q f."""
+    c = [1.0, -A]
+    for k in range(1, NARROW_NCOEF - 1):
+        c.append(((-A) * c[k] - (B + B) * c[k - 1]) / float(k + 1))
+    return [F64(v) for v in c], [F64(c[k] / float(k + 1)) for k in range(NARROW_NCOEF)]
+
+
+def _narrow_horner(coef, x):
+    acc = coef[-1]
+    for c in reversed(coef[:-1]):
+        acc = acc * x + c
+    return acc
+
+
+def _narrow_solve(series, target):
+    """q in [0, 1/2] with F(q) = target: fixed Newton steps from q = target."""
+    c, d = series
+    q = np.minimum(target, F64(0.5))
+    for _ in range(NARROW_STEPS):
+        f = _narrow_horner(c, q)
+        big_f = _narrow_horner(d, q) * q
+        q = q - (big_f - target) / f
+        q = np.where(q > F64(0.0), q, F64(0.0))
+        q = np.where(q < F64(0.5), q, F64(0.5))
+    return q
+
+
+def _trunc_normal_narrow_transform(u, params):
+    """float64 values of the narrow-interval truncated normal for uniforms ``u`` in (0, 1).
+
+    Each half of the interval is inverted from its own end: ``q`` from ``v0``
+    on [0, 1/2], ``r = 1 - q`` from ``v1`` (density ``exp(-A' r - B r**2)``,
+    ``A' = -(A + 2B)``).
+    """
+    A, B, v0, v1, span, lo, hi, _ = (float(v) for v in params)
+    half = F64(0.5)
+    lo_series = _narrow_series(A, B)
+    hi_series = _narrow_series(-(A + (B + B)), B)
+    lo_scale = _narrow_horner(lo_series[0], half)
+    hi_scale = _narrow_horner(hi_series[0], half)
+    lo_mass = (_narrow_horner(lo_series[1], half) * half) / lo_scale
+    mid_mass = lo_mass + (_narrow_horner(hi_series[1], half) * half) / hi_scale
+    lower = u * mid_mass <= lo_mass
+    q = _narrow_solve(lo_series, (u * mid_mass) * lo_scale)
+    r = _narrow_solve(hi_series, ((F64(1.0) - u) * mid_mass) * hi_scale)
+    v = np.where(lower, F64(v0) + F64(span) * q, F64(v1) - F64(span) * r)
+    v = np.where(v > F64(lo), v, F64(lo))
+    return np.where(v < F64(hi), v, F64(hi))
+
+
 def _trunc_normal_transform(u, params, F):
     mean, std, pa, width, qb, lo, hi, mirror = (F(v) for v in params)
     t_lower = pa + u * width
@@ -424,13 +534,26 @@ def trunc_normal_flat(seed, stream, start, n, mean, std, a, b, kind="float32"):
     word ``i``, ``u = ((w >> 9) + 1/2) * 2**-23`` in (0, 1); float64 takes
     words ``2i, 2i+1``, ``u = ((x0 >> 6) * 2**26 + (x1 >> 6) + 1/2) * 2**-52``.
     See :func:`trunc_normal_parameters` and ``_trunc_normal_transform``.
+    Narrow intervals (:func:`trunc_normal_is_narrow`) use
+    ``_trunc_normal_narrow_transform`` in float64 instead, with
+    ``u = (w + 1/2) * 2**-32`` for the float32 family (the float64 ``u`` is
+    unchanged), the float32 family rounding its float64 result once.
 
     bfloat16 results are returned as their uint16 bit patterns.
     """
     if kind not in _KINDS:
         raise ValueError(kind)
     start, n = int(start), int(n)
-    params = trunc_normal_parameters(mean, std, a, b)
+    regime, params = trunc_normal_kernel(mean, std, a, b)
+    if regime == "narrow":
+        if kind == "float64":
+            w = raw_words(seed, stream, 2 * start, 2 * n).reshape(n, 2)
+            a_hi = (w[:, 0] >> np.uint32(6)).astype(F64)
+            b_lo = (w[:, 1] >> np.uint32(6)).astype(F64)
+            u = ((a_hi * F64(67108864.0) + b_lo) + F64(0.5)) * F64(2.0 ** -52)
+            return _trunc_normal_narrow_transform(u, params)
+        u = (raw_words(seed, stream, start, n).astype(F64) + F64(0.5)) * F64(2.0 ** -32)
+        return _finish_f32(_trunc_normal_narrow_transform(u, params).astype(F32), kind)
     if kind == "float64":
         w = raw_words(seed, stream, 2 * start, 2 * n).reshape(n, 2)
         a_hi = (w[:, 0] >> np.uint32(6)).astype(F64)

@@ -32,6 +32,10 @@ typedef enum {
     FI_DIST_TRUNC_NORMAL = 3, /* mean, std, Phi(alpha), Phi(beta) - Phi(alpha), Phi(-beta),
                                  a, b, mirror (+1 or -1); alpha, beta: standardized, mirrored bounds */
     FI_DIST_CONSTANT = 4,     /* value, already representable in the output dtype */
+    FI_DIST_TRUNC_NORMAL_NARROW = 5, /* truncated normal on a narrow interval (docs/stream.md,
+                                 "Corrections"): A, B, v0, v1, v1 - v0, a, b; density of the
+                                 fraction q in [0, 1] of the way from v0 to v1 is prop. to
+                                 exp(-A q - B q^2).  Scalar only: the generic table's kernels */
     FI_NDIST
 } fi_dist;
 
@@ -83,9 +87,11 @@ int fi_cpu_supports_avx2(void);                   /* AVX2 + FMA + F16C usable */
 int fi_select_kernels(const char *name);          /* "auto"|"avx2"|"generic": 0, -1 unknown, -2 unsupported */
 const fi_kernel_table *fi_active_kernels(void);
 
+/* A slot the active table leaves empty falls back to the portable kernel (same bits). */
 static inline fi_fill_fn fi_lookup_kernel(int dist, int dtype)
 {
-    return fi_active_kernels()->fill[dist][dtype];
+    fi_fill_fn fn = fi_active_kernels()->fill[dist][dtype];
+    return fn ? fn : fi_kernels_generic.fill[dist][dtype];
 }
 
 /* fill.c: an output described as a (possibly strided) box of a logical array. */
