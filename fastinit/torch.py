@@ -23,6 +23,13 @@ Whole modules
     ``stream_id(qualified_name)``, with PyTorch's default distributions or
     user rules.
 
+They behave as ``torch.nn.init`` on every input torch accepts (0-d tensor
+arguments, zero-element tensors, inference tensors, torch's error messages
+as prefixes), except for deliberate differences listed in
+``docs/schemes.md`` ("fastinit.torch and torch.nn.init"): bad values are
+ValueErrors before anything is drawn, never NaN/inf fills; bools are not
+numbers; meta tensors point to :func:`init_module`.
+
 Only ``float16``, ``bfloat16``, ``float32`` and ``float64`` tensors can be
 filled.  CPU tensors are filled in place; tensors on another device (CUDA,
 ...) are generated on the CPU into a staging tensor and copied over.
@@ -417,9 +424,19 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
     Raises
     ------
     TypeError
-        Non-tensor, unsupported dtype (int, complex, ...) or layout.
+        Non-tensor, unsupported dtype (int, complex, ...) or layout; a bound
+        that is not a number or 0-d tensor (a bool too, which torch takes).
     ValueError
-        A meta tensor (use :func:`init_module`), ``a > b``, non-finite bounds.
+        A meta tensor (use :func:`init_module`), ``a > b`` (torch:
+        RuntimeError), non-finite bounds or bounds outside the dtype's range.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
+
+    Notes
+    -----
+    Everything is checked before the seed is drawn: a call that raises
+    leaves every generator as it was.  The differences from torch are listed
+    in ``docs/schemes.md`` ("fastinit.torch and torch.nn.init").
 
     Examples
     --------
@@ -459,7 +476,11 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, negative or non-finite ``std``.
+        A meta tensor, a negative ``std`` (torch: RuntimeError), a non-finite
+        ``mean`` or ``std`` or one outside the dtype's range (torch fills NaN
+        or inf).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
 
     Examples
     --------
@@ -503,6 +524,11 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, s
         As :func:`uniform_`.
     ValueError
         A meta tensor, ``std <= 0``, ``a > b``, an interval too far in a tail.
+        (torch warns when ``mean`` is more than 2 std from ``[a, b]``, where
+        its rejection sampler is poor; this inverse-CDF draw is exact there
+        and does not warn.)
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
 
     Examples
     --------
@@ -543,9 +569,14 @@ def constant_(tensor, val, *, seed=None, stream=0):
     ------
     TypeError
         Non-tensor, unsupported dtype (fastinit fills floating tensors only,
-        including for the constant fills), non-real ``val``.
+        including for the constant fills, which torch also allows on integer
+        tensors), a ``val`` that is not a real number or 0-d tensor (a bool
+        too).
     ValueError
-        A meta tensor, non-finite ``val`` or one outside the dtype's range.
+        A meta tensor, a finite ``val`` outside the dtype's range (torch:
+        RuntimeError).  ``inf``, ``-inf`` and NaN are filled as asked, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     _check_tensor(tensor, "constant_")
     val = _scalar(val)
@@ -629,7 +660,9 @@ def eye_(tensor, *, seed=None, stream=0):
     TypeError
         As :func:`constant_`.
     ValueError
-        A meta tensor or one that is not 2-D.
+        A meta tensor or one that is not 2-D (torch's message, then the shape).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     _check_tensor(tensor, "eye_")
     if tensor.dim() != 2:
@@ -669,7 +702,10 @@ def dirac_(tensor, groups=1, *, seed=None, stream=0):
         As :func:`constant_`, non-integer ``groups``.
     ValueError
         A meta tensor, wrong number of dimensions, ``groups`` not dividing
-        ``shape[0]``.
+        ``shape[0]`` (torch's messages first), ``groups <= 0`` (torch: a
+        ZeroDivisionError, or an all-zero tensor for a negative ``groups``).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     _check_tensor(tensor, "dirac_")
     if tensor.dim() not in (3, 4, 5):
@@ -712,7 +748,11 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, fewer than 2 dimensions, negative ``gain``.
+        A meta tensor, fewer than 2 dimensions, a negative or non-finite
+        ``gain`` (torch: RuntimeError), a bound beyond the dtype's range.
+        A zero-element tensor is returned silently, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     _check_tensor(tensor, "xavier_uniform_")
     fill = _prepare("xavier_uniform_", tensor, "xavier_uniform", {"gain": _scalar(gain)}, random=True,
@@ -807,10 +847,15 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     Raises
     ------
     TypeError
-        As :func:`uniform_`; a non-string ``mode`` or ``nonlinearity``.
+        As :func:`uniform_`; a non-string ``mode``.
     ValueError
-        A meta tensor, fewer than 2 dimensions, unknown ``mode`` or
-        ``nonlinearity``.
+        A meta tensor, fewer than 2 dimensions, unknown ``mode`` (any case,
+        as torch), what :func:`calculate_gain` refuses (an unknown
+        ``nonlinearity``, a slope that is not a number, with torch's
+        messages), a NaN slope (torch: RuntimeError).  Zero-element tensors
+        warn and return before any check, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     return _prepare_kaiming("kaiming_uniform_", "kaiming_uniform", tensor, a, mode, nonlinearity,
                             generator, seed, stream)
@@ -878,7 +923,10 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, fewer than 2 dimensions.
+        A meta tensor, fewer than 2 dimensions, a non-finite ``gain`` or one
+        outside the dtype's range (torch fills NaN or inf).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     _check_tensor(tensor, "orthogonal_")
     if tensor.dim() < 2:
@@ -915,7 +963,12 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, a tensor that is not 2-D, ``sparsity`` outside ``[0, 1]``.
+        A meta tensor, a tensor that is not 2-D, ``sparsity`` outside
+        ``[0, 1]`` (torch zeroes every row, or all but a few), a negative
+        ``std`` or one outside the dtype's range.  A zero-element tensor is
+        returned silently, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
     _check_tensor(tensor, "sparse_")
     if tensor.dim() != 2:
@@ -1561,8 +1614,18 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
     ValueError
         Unknown scheme names, rules that match no tensor, tensors with no
         rule and no default (with ``strict``), a scheme that does not fit a
-        tensor (e.g. xavier for a 1-D bias), lazy (uninitialized) modules.
-        Everything is checked before anything is allocated or written.
+        tensor (e.g. xavier for a 1-D bias) or gives values beyond its dtype
+        (a bound, a std), a drop-in rule whose call the drop-in refuses, lazy
+        (uninitialized) modules.  The error names the tensor and the rule.
+    RuntimeError
+        Inference tensors outside ``torch.inference_mode()``, as torch.
+
+    Every tensor's whole plan is checked (with its real shape and dtype)
+    before anything is allocated, drawn or written: after an error the
+    module is exactly as it was, a meta model still on the meta device, and
+    with ``seed=None`` no seed has been drawn.  Callables other than the
+    drop-ins (and ``functools.partial`` of them) cannot be checked ahead;
+    they run in plan order after all the checks.
 
     Notes
     -----
