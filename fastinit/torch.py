@@ -37,6 +37,7 @@ filled.  CPU tensors are filled in place; tensors on another device (CUDA,
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
 import functools
 import inspect
@@ -209,14 +210,6 @@ def _draw_seed(generator):
     return int(drawn)
 
 
-def _resolve_seed(seed, generator):
-    """``seed`` as a 64-bit key, or one drawn from ``generator`` / torch's default generator."""
-    if seed is not None:
-        return as_seed(seed)
-    _check_generator(generator)
-    return _draw_seed(generator)
-
-
 def _scalar(value):
     """A 0-d tensor as the Python number it holds (torch accepts them for its float arguments)."""
     if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_meta:
@@ -245,6 +238,22 @@ def _show_call(scheme, kwargs):
     return f"{scheme}({', '.join(f'{key}={value!r}' for key, value in kwargs.items())})"
 
 
+_DERIVING_SCHEMES = frozenset((
+    "xavier_uniform", "glorot_uniform", "xavier_normal", "glorot_normal", "kaiming_uniform",
+    "he_uniform", "kaiming_normal", "he_normal", "variance_scaling",
+))
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(scheme):
+    return inspect.signature(getattr(fastinit, scheme))
+
+
+@functools.lru_cache(maxsize=None)
+def _largest_finite(dtype):
+    return float(ml_dtypes.finfo(dtype).max)
+
+
 def _derived_magnitudes(scheme, kwargs, shape):
     """The values a scheme derives from its arguments and the shape: ``[(what, value)]``.
 
@@ -252,11 +261,10 @@ def _derived_magnitudes(scheme, kwargs, shape):
     user gave directly is reported by the fill itself, under its own name.
     Arguments that are themselves invalid give ``[]``; the dry run reports them.
     """
-    function = getattr(fastinit, scheme, None)
-    if function is None:
+    if scheme not in _DERIVING_SCHEMES:
         return []
     try:
-        bound = inspect.signature(function).bind(shape, **kwargs)
+        bound = _signature(scheme).bind(shape, **kwargs)
         bound.apply_defaults()
         args = bound.arguments
         fan_in, fan_out = fastinit.compute_fans(shape, in_axis=args.get("in_axis", 1),
@@ -264,6 +272,8 @@ def _derived_magnitudes(scheme, kwargs, shape):
         fans = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
                 "fan_geo_avg": math.sqrt(fan_in * fan_out)}
         if scheme in ("xavier_uniform", "glorot_uniform", "xavier_normal", "glorot_normal"):
+            if not float(args["gain"]) >= 0:
+                return []              # the scheme's own error names the bad gain
             scale, mode = float(args["gain"]) ** 2, "fan_avg"
             distribution = "uniform" if scheme.endswith("uniform") else "normal"
         elif scheme in ("kaiming_uniform", "he_uniform", "kaiming_normal", "he_normal"):
@@ -272,6 +282,9 @@ def _derived_magnitudes(scheme, kwargs, shape):
             distribution = "uniform" if scheme.endswith("uniform") else "normal"
         elif scheme == "variance_scaling":
             scale, mode, distribution = float(args["scale"]), args["mode"], args["distribution"]
+            if not scale > 0 or distribution not in ("uniform", "truncated_normal", "normal",
+                                                     "untruncated_normal"):
+                return []
         else:
             return []
         variance = scale / fans[mode]
@@ -284,21 +297,36 @@ def _derived_magnitudes(scheme, kwargs, shape):
         return []
 
 
+def _overflow_error(scheme, kwargs, shape, dtype, describe):
+    """A value ``scheme`` derives beyond ``dtype``'s range, as a ValueError in the caller's
+    terms (``describe(call)`` says who made the call), or None."""
+    limit = _largest_finite(dtype)
+    for what, value in _derived_magnitudes(scheme, kwargs, shape):
+        if abs(value) > limit:         # NaN (from a NaN argument) keeps fastinit's own message
+            return ValueError(f"{describe(_show_call(scheme, kwargs))} gives a {what} of "
+                              f"{value:.7g}, beyond {dtype.name}'s largest finite value {limit:g}")
+    return None
+
+
+def _explained(error, scheme, kwargs, shape, dtype, describe):
+    """``error`` from fastinit, or the caller's-terms error for the derived value behind it."""
+    if isinstance(error, ValueError):
+        better = _overflow_error(scheme, kwargs, shape, dtype, describe)
+        if better is not None:
+            return better
+    return error
+
+
 def _validate_scheme(scheme, kwargs, shape, dtype, describe, stream=0):
     """Every check fastinit makes for ``scheme`` on ``shape``/``dtype``, writing nothing.
 
-    First the derived values against the dtype's range (reported in the
-    caller's terms through ``describe(call)``), then a dry run of the scheme
-    on one element of the full shape (seed 0): the same parameter, shape and
-    range checks as the real fill, which only differs in its seed.  orthogonal
-    is dry-run on an empty block: its checks all come before its QR, which a
-    block would compute in full.
+    A dry run of the scheme on one element of the full shape (seed 0): the
+    same parameter, shape and range checks as the real fill, which only
+    differs in its seed.  orthogonal is dry-run on an empty block: its checks
+    all come before its QR, which a block would compute in full.  A derived
+    value (a Xavier bound, a Kaiming std) beyond the dtype's range is
+    reported in the caller's terms through ``describe(call)``.
     """
-    limit = float(ml_dtypes.finfo(dtype).max)
-    for what, value in _derived_magnitudes(scheme, kwargs, shape):
-        if abs(value) > limit:         # NaN (from a NaN argument) is left to the dry run's message
-            raise ValueError(f"{describe(_show_call(scheme, kwargs))} gives a {what} of {value:.7g}, "
-                             f"beyond {dtype.name}'s largest finite value {limit:g}")
     if not shape or 0 in shape:
         region = None
     elif scheme == "orthogonal":
@@ -308,9 +336,24 @@ def _validate_scheme(scheme, kwargs, shape, dtype, describe, stream=0):
     arguments = dict(kwargs)
     if scheme in _RANDOM_SCHEMES:
         arguments.update(seed=0, stream=stream)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        getattr(fastinit, scheme)(shape, **arguments, dtype=dtype, region=region)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(fastinit, scheme)(shape, **arguments, dtype=dtype, region=region)
+    except (TypeError, ValueError) as error:
+        better = _explained(error, scheme, kwargs, shape, dtype, describe)
+        if better is error:
+            raise
+        raise better from None
+    # An empty shape skips the scheme's value checks; the derived ones are made here.
+    if region is None and shape and 0 in shape:
+        error = _overflow_error(scheme, kwargs, shape, dtype, describe)
+        if error is not None:
+            raise error
+
+
+# Set while init_module checks a drop-in rule ahead: the drop-in then checks everything.
+_CHECKING_AHEAD = contextvars.ContextVar("fastinit_torch_checking_ahead", default=False)
 
 
 @dataclass(frozen=True)
@@ -324,6 +367,7 @@ class _Fill:
     generator: Any = None
     stream: int | str = 0
     torch_value: float | None = None  # constant_ with a non-finite value: torch's fill_
+    describe: Callable | None = None  # who called, for errors in the caller's terms
 
 
 def _check_tensor(tensor, function_name):
@@ -342,8 +386,14 @@ def _prepare(function_name, tensor, scheme, kwargs, *, random, generator=None, s
 
     def describe(_):                  # in the drop-in's terms, not fastinit's scheme's
         return f"{_show_call(function_name, kwargs)} on a {dtype.name} tensor of shape {tuple(tensor.shape)}"
-    _validate_scheme(scheme, kwargs, tuple(tensor.shape), dtype, describe, stream if random else 0)
-    return _Fill(function_name, scheme, kwargs, seed, generator, stream)
+    # The dry run repeats the fill's own checks (a second pass of Python validation, about
+    # 50-100 us); it is needed only where a failing fill would leave something behind: a
+    # seed drawn from a generator, an init_module plan checked ahead, or a no-op that would
+    # otherwise check nothing.  An explicit seed's fill checks everything before writing.
+    if _CHECKING_AHEAD.get() or (random and seed is None) or tensor.numel() == 0 or tensor.is_meta:
+        _validate_scheme(scheme, kwargs, tuple(tensor.shape), dtype, describe,
+                         stream if random else 0)
+    return _Fill(function_name, scheme, kwargs, seed, generator, stream, describe=describe)
 
 
 def _execute(tensor, fill):
@@ -360,7 +410,14 @@ def _execute(tensor, fill):
         key = fill.seed if fill.seed is not None else _draw_seed(fill.generator)
         arguments.update(seed=key, stream=fill.stream)
     function = getattr(fastinit, fill.scheme)
-    return _fill_in_place(tensor, fill.name, lambda out: function(None, **arguments, out=out))
+    try:
+        return _fill_in_place(tensor, fill.name, lambda out: function(None, **arguments, out=out))
+    except ValueError as error:        # raised before writing: fastinit checks first
+        better = _explained(error, fill.scheme, fill.kwargs, tuple(tensor.shape),
+                            _NUMPY_DTYPES[tensor.dtype], fill.describe)
+        if better is error:
+            raise
+        raise better from None
 
 
 def _drop_in(prepare):
@@ -1338,8 +1395,12 @@ def _check_spec(spec, target):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                function._prepare(tensor, *args, **{**kwargs, "seed": 0,
-                                                    "stream": stream_id(target.name)})
+                token = _CHECKING_AHEAD.set(True)
+                try:
+                    function._prepare(tensor, *args, **{**kwargs, "seed": 0,
+                                                        "stream": stream_id(target.name)})
+                finally:
+                    _CHECKING_AHEAD.reset(token)
         except (TypeError, ValueError) as error:
             raise type(error)(f"{where}: {spec.origin} -> {function.__name__}(tensor"
                               f"{', ' if shown else ''}{shown}): {error}") from None

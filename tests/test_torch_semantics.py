@@ -309,11 +309,14 @@ def test_kaiming_mode_is_case_insensitive_as_torch():
     T.kaiming_normal_(torch.empty(5, 4), mode="FAN_OUT")      # torch accepts it too
 
 
-def test_derived_overflow_is_reported_in_the_callers_terms():
+@pytest.mark.parametrize("seed", [None, 3])
+@pytest.mark.parametrize("shape", [(3, 3), (0, 3)])
+def test_derived_overflow_is_reported_in_the_callers_terms(seed, shape):
     with pytest.raises(ValueError, match=r"^xavier_uniform_\(gain=1000000.0\) on a float16 tensor of "
-                                         r"shape \(3, 3\) gives a bound of 1000000, beyond float16's "
-                                         "largest finite value 65504$"):
-        fit.xavier_uniform_(torch.empty(3, 3, dtype=torch.float16), 1e6)
+                                         rf"shape \({shape[0]}, 3\) gives a bound of "
+                                         rf"{1e6 * math.sqrt(6 / (3 + shape[0])):.7g}, beyond "
+                                         "float16's largest finite value 65504$"):
+        fit.xavier_uniform_(torch.empty(shape, dtype=torch.float16), 1e6, seed=seed)
 
 
 # ----------------------------------------------------------------------------- documented differences
@@ -344,3 +347,8 @@ def test_differences_are_documented():
     for topic in ("RuntimeError", "meta", "NaN", "sparsity", "groups", "bool", "trunc_normal_",
                   "inference", "zero-element", "0-d tensor", "integer"):
         assert topic in section, topic
+
+
+def test_an_invalid_argument_is_named_before_any_bound_it_gives():
+    with pytest.raises(ValueError, match=r"^gain must be >= 0; got -1000000\.0$"):
+        fit.xavier_uniform_(torch.empty(3, 3, dtype=torch.float16), -1e6)
