@@ -385,7 +385,8 @@ def _prepare(function_name, tensor, scheme, kwargs, *, random, generator=None, s
     dtype = _NUMPY_DTYPES[tensor.dtype]
 
     def describe(_):                  # in the drop-in's terms, not fastinit's scheme's
-        return f"{_show_call(function_name, kwargs)} on a {dtype.name} tensor of shape {tuple(tensor.shape)}"
+        shape = tuple(tensor.shape)
+        return f"{_show_call(function_name, kwargs)} on a {dtype.name} tensor of shape {shape}"
     # The dry run repeats the fill's own checks (a second pass of Python validation, about
     # 50-100 us); it is needed only where a failing fill would leave something behind: a
     # seed drawn from a generator, an init_module plan checked ahead, or a no-op that would

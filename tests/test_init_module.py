@@ -562,7 +562,8 @@ OVERFLOWING_RULES = [
      r"float16's largest finite value 65504$"),
     ({"1.weight": ("variance_scaling", {"scale": 1e12, "distribution": "normal"})},
      r"gives a std of 500000, beyond float16's largest finite value 65504$"),
-    ({"1.weight": ("kaiming_normal", {"a": 1e-3, "nonlinearity": "linear"}), "1.bias": ("normal", {"mean": 7e4})},
+    ({"1.weight": ("kaiming_normal", {"a": 1e-3, "nonlinearity": "linear"}),
+      "1.bias": ("normal", {"mean": 7e4})},
      r"^init_module: 1\.bias \(float16, shape \(4,\)\): rule '1\.bias' -> normal\(mean=70000\.0\): "
      r"mean=70000\.0 is outside the finite range of float16"),
     ({"1.weight": functools.partial(fit.normal_, std=1e6)},
