@@ -8,7 +8,10 @@ that each scheme validates its input the same way and in one place.
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
+
+import numpy as np
 
 from ._validate import _integer, as_real, as_shape, quoted
 
@@ -139,15 +142,17 @@ def calculate_gain(nonlinearity, param=None):
     Returns
     -------
     float
+        For ``leaky_relu`` a non-finite slope gives torch's result: NaN for
+        NaN, 0 for an infinite slope (and, where torch overflows, for
+        ``|slope| > 1e154``).
 
     Raises
     ------
-    TypeError
-        If ``nonlinearity`` is not a string, or the ``leaky_relu`` slope is not
-        a real number (torch raises ValueError for a bool or non-number slope;
-        fastinit keeps its TypeError-for-types convention).
     ValueError
-        If ``nonlinearity`` is unknown or the slope is not finite.
+        Exactly where torch raises it, with torch's message as the prefix:
+        an unknown nonlinearity or one that is not a string ("Unsupported
+        nonlinearity ..."), a ``leaky_relu`` slope that is a bool or not a
+        number ("negative_slope ... not a valid number").
 
     Notes
     -----
@@ -155,6 +160,14 @@ def calculate_gain(nonlinearity, param=None):
     self-normalizing networks (Klambauer et al., 2017) need variance
     ``1/fan_in``, i.e. gain 1 ("linear"), which is what
     :func:`fastinit.scheme_for` picks for selu.
+
+    Deliberate differences from torch: the gain is always a float (torch
+    returns the int 1 for the linear maps and sigmoid; they compare equal);
+    any real number is a valid slope, NumPy scalars included (torch accepts
+    only ``int`` and ``float``); a slope beyond ``1e154`` gives the limit 0
+    where torch raises OverflowError.  The schemes that take a slope
+    (:func:`kaiming_uniform`, ...) are stricter: a non-finite slope is a
+    ValueError there, a non-number a TypeError.
 
     Examples
     --------
@@ -164,11 +177,40 @@ def calculate_gain(nonlinearity, param=None):
     >>> round(fi.calculate_gain("leaky_relu", 0.2), 4)
     1.3868
     """
-    return _gain(nonlinearity, param, "param")
+    # torch's checks, in torch's order and with torch's exception types: this is
+    # the function torch code calls as init.calculate_gain.
+    if isinstance(nonlinearity, str) and nonlinearity in _FIXED_GAINS:
+        return _FIXED_GAINS[nonlinearity]
+    if isinstance(nonlinearity, str) and nonlinearity == "leaky_relu":
+        if param is None:
+            slope = _DEFAULT_NEGATIVE_SLOPE
+        elif isinstance(param, (bool, np.bool_)) or not isinstance(param, numbers.Real):
+            raise ValueError(f"negative_slope {param} not a valid number; the leaky_relu slope must "
+                             f"be an int or float; got {type(param).__name__}")
+        else:
+            slope = float(param)
+        return _leaky_relu_gain(slope)
+    raise ValueError(
+        f"Unsupported nonlinearity {nonlinearity}; expected one of {quoted(NONLINEARITIES)}"
+    )
+
+
+def _leaky_relu_gain(slope):
+    try:
+        slope_squared = slope ** 2   # ** as torch writes it, so the gains agree to the bit
+    except OverflowError:
+        slope_squared = math.inf     # |slope| > 1e154: the formula's limit, gain 0
+    return math.sqrt(2.0 / (1 + slope_squared))
 
 
 def _gain(nonlinearity, param, param_name):
-    """calculate_gain, with errors about ``param`` naming it as the caller calls it."""
+    """The gain for the schemes: calculate_gain's table with fastinit's strict checks.
+
+    Unlike :func:`calculate_gain` (torch's contract), a non-string nonlinearity
+    or non-number slope is a TypeError and a non-finite slope a ValueError,
+    naming ``param`` as the caller calls it: a scheme must never draw with a
+    NaN gain.
+    """
     if not isinstance(nonlinearity, str):
         raise TypeError(
             f"nonlinearity must be a string, one of {quoted(NONLINEARITIES)}; "
@@ -179,11 +221,7 @@ def _gain(nonlinearity, param, param_name):
             slope = _DEFAULT_NEGATIVE_SLOPE
         else:
             slope = as_real(param, f"{param_name} (the leaky_relu negative slope)")
-        try:
-            slope_squared = slope ** 2   # ** as torch writes it, so the gains agree to the bit
-        except OverflowError:
-            slope_squared = math.inf     # |slope| > 1e154: the formula's limit, gain 0
-        return math.sqrt(2.0 / (1 + slope_squared))
+        return _leaky_relu_gain(slope)
     if nonlinearity not in _FIXED_GAINS:
         raise ValueError(
             f"nonlinearity must be one of {quoted(NONLINEARITIES)}; got {nonlinearity!r}"

@@ -23,6 +23,13 @@ Whole modules
     ``stream_id(qualified_name)``, with PyTorch's default distributions or
     user rules.
 
+They behave as ``torch.nn.init`` on every input torch accepts (0-d tensor
+arguments, zero-element tensors, inference tensors, torch's error messages
+as prefixes), except for deliberate differences listed in
+``docs/schemes.md`` ("fastinit.torch and torch.nn.init"): bad values are
+ValueErrors before anything is drawn, never NaN/inf fills; bools are not
+numbers; meta tensors point to :func:`init_module`.
+
 Only ``float16``, ``bfloat16``, ``float32`` and ``float64`` tensors can be
 filled.  CPU tensors are filled in place; tensors on another device (CUDA,
 ...) are generated on the CPU into a staging tensor and copied over.
@@ -30,7 +37,9 @@ filled.  CPU tensors are filled in place; tensors on another device (CUDA,
 
 from __future__ import annotations
 
+import contextvars
 import fnmatch
+import functools
 import inspect
 import math
 import warnings
@@ -49,6 +58,7 @@ except ImportError as exc:   # torch is an optional extra
                       "pip install 'fastinit[torch]' (a CPU build, pinned)") from exc
 
 import fastinit
+from fastinit import _fans as _fans_module
 from fastinit._validate import as_seed, stream_id
 
 __all__ = [
@@ -101,7 +111,7 @@ def _is_wrapper_subclass(tensor):
             or inspect.getattr_static(cls, "__torch_dispatch__", None) is not _PLAIN_TORCH_DISPATCH)
 
 
-def _check_fillable(tensor, function_name):
+def _check_fillable(tensor, function_name, *, allow_meta=False):
     """Everything that makes a tensor unfillable, raised before anything is drawn."""
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{function_name}: expected a torch.Tensor; got {type(tensor).__name__}")
@@ -114,7 +124,7 @@ def _check_fillable(tensor, function_name):
             f"{function_name}: fastinit fills float16, bfloat16, float32 and float64 tensors; "
             f"got dtype {tensor.dtype}"
         )
-    if tensor.is_meta:
+    if tensor.is_meta and not allow_meta:
         raise ValueError(f"{function_name}: {_INIT_MODULE_HINT}")
     if _is_wrapper_subclass(tensor):
         raise TypeError(
@@ -188,29 +198,253 @@ def _fill_in_place(tensor, function_name, fill):
     return tensor
 
 
-def _resolve_seed(seed, generator):
-    """``seed`` as a 64-bit key, or one drawn from ``generator`` / torch's default generator."""
-    if seed is not None:
-        return as_seed(seed)
+def _check_generator(generator):
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+
+
+def _draw_seed(generator):
+    """63 random bits from ``generator`` (torch's default one when None).
+
+    Drawn only once every argument has been checked, so a call that raises
+    leaves the generator as it was; ``torch.manual_seed(s)`` fixes every later draw.
+    """
     if generator is None:
         generator = torch.default_generator
-    elif not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
-    # 63 random bits from the generator: torch.manual_seed(s) fixes every later draw.
     drawn = torch.empty((), dtype=torch.int64, device=generator.device).random_(generator=generator)
     return int(drawn)
 
 
-def _random_fill(tensor, function_name, seed, generator, draw):
-    """Check, resolve the seed, then fill ``tensor`` with ``draw(out, seed)``."""
-    _check_fillable(tensor, function_name)
-    key = _resolve_seed(seed, generator)
-    return _fill_in_place(tensor, function_name, lambda out: draw(out, key))
+def _scalar(value):
+    """A 0-d tensor as the Python number it holds (torch accepts them for its float arguments)."""
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_meta:
+        return value.item()
+    return value
 
 
-def _deterministic_fill(tensor, function_name, fill):
-    _check_fillable(tensor, function_name)
-    return _fill_in_place(tensor, function_name, fill)
+def _check_writable(tensor, function_name):
+    """What makes an otherwise fillable tensor unwritable now: torch's own rules."""
+    if tensor.is_meta:
+        raise ValueError(f"{function_name}: {_INIT_MODULE_HINT}")
+    if tensor.is_inference() and not torch.is_inference_mode_enabled():
+        # torch's in-place ops refuse this; writing through NumPy would bypass the check.
+        raise RuntimeError(
+            "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+            "clone to get a normal tensor before doing inplace update.See "
+            f"https://github.com/pytorch/rfcs/pull/17 for more details. ({function_name})"
+        )
+
+
+# Standard deviation of a standard normal truncated to [-2, 2] (as fastinit's variance_scaling).
+_TRUNCATED_STD = 0.87962566103423978
+
+
+def _show_call(scheme, kwargs):
+    return f"{scheme}({', '.join(f'{key}={value!r}' for key, value in kwargs.items())})"
+
+
+_DERIVING_SCHEMES = frozenset((
+    "xavier_uniform", "glorot_uniform", "xavier_normal", "glorot_normal", "kaiming_uniform",
+    "he_uniform", "kaiming_normal", "he_normal", "variance_scaling",
+))
+
+
+@functools.lru_cache(maxsize=None)
+def _signature(scheme):
+    return inspect.signature(getattr(fastinit, scheme))
+
+
+@functools.lru_cache(maxsize=None)
+def _largest_finite(dtype):
+    return float(ml_dtypes.finfo(dtype).max)
+
+
+def _derived_magnitudes(scheme, kwargs, shape):
+    """The values a scheme derives from its arguments and the shape: ``[(what, value)]``.
+
+    Only the derived ones (a Xavier bound, a Kaiming std, ...): a parameter the
+    user gave directly is reported by the fill itself, under its own name.
+    Arguments that are themselves invalid give ``[]``; the dry run reports them.
+    """
+    if scheme not in _DERIVING_SCHEMES:
+        return []
+    try:
+        bound = _signature(scheme).bind(shape, **kwargs)
+        bound.apply_defaults()
+        args = bound.arguments
+        fan_in, fan_out = fastinit.compute_fans(shape, in_axis=args.get("in_axis", 1),
+                                                out_axis=args.get("out_axis", 0))
+        fans = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
+                "fan_geo_avg": math.sqrt(fan_in * fan_out)}
+        if scheme in ("xavier_uniform", "glorot_uniform", "xavier_normal", "glorot_normal"):
+            if not float(args["gain"]) >= 0:
+                return []              # the scheme's own error names the bad gain
+            scale, mode = float(args["gain"]) ** 2, "fan_avg"
+            distribution = "uniform" if scheme.endswith("uniform") else "normal"
+        elif scheme in ("kaiming_uniform", "he_uniform", "kaiming_normal", "he_normal"):
+            scale = _fans_module._gain(args["nonlinearity"], args["a"], "a") ** 2
+            mode = args["mode"]
+            distribution = "uniform" if scheme.endswith("uniform") else "normal"
+        elif scheme == "variance_scaling":
+            scale, mode, distribution = float(args["scale"]), args["mode"], args["distribution"]
+            if not scale > 0 or distribution not in ("uniform", "truncated_normal", "normal",
+                                                     "untruncated_normal"):
+                return []
+        else:
+            return []
+        variance = scale / fans[mode]
+        if distribution == "uniform":
+            return [("bound", math.sqrt(3.0 * variance))]
+        if distribution == "truncated_normal":
+            return [("truncation bound", 2.0 * math.sqrt(variance) / _TRUNCATED_STD)]
+        return [("std", math.sqrt(variance))]
+    except (TypeError, ValueError, KeyError, ZeroDivisionError, OverflowError):
+        return []
+
+
+def _overflow_error(scheme, kwargs, shape, dtype, describe):
+    """A value ``scheme`` derives beyond ``dtype``'s range, as a ValueError in the caller's
+    terms (``describe(call)`` says who made the call), or None."""
+    limit = _largest_finite(dtype)
+    for what, value in _derived_magnitudes(scheme, kwargs, shape):
+        if abs(value) > limit:         # NaN (from a NaN argument) keeps fastinit's own message
+            return ValueError(f"{describe(_show_call(scheme, kwargs))} gives a {what} of "
+                              f"{value:.7g}, beyond {dtype.name}'s largest finite value {limit:g}")
+    return None
+
+
+def _explained(error, scheme, kwargs, shape, dtype, describe):
+    """``error`` from fastinit, or the caller's-terms error for the derived value behind it."""
+    if isinstance(error, ValueError):
+        better = _overflow_error(scheme, kwargs, shape, dtype, describe)
+        if better is not None:
+            return better
+    return error
+
+
+def _validate_scheme(scheme, kwargs, shape, dtype, describe, stream=0):
+    """Every check fastinit makes for ``scheme`` on ``shape``/``dtype``, writing nothing.
+
+    A dry run of the scheme on one element of the full shape (seed 0): the
+    same parameter, shape and range checks as the real fill, which only
+    differs in its seed.  orthogonal is dry-run on an empty block: its checks
+    all come before its QR, which a block would compute in full.  A derived
+    value (a Xavier bound, a Kaiming std) beyond the dtype's range is
+    reported in the caller's terms through ``describe(call)``.
+    """
+    if not shape or 0 in shape:
+        region = None
+    elif scheme == "orthogonal":
+        region = tuple(slice(0, 0) for _ in shape)
+    else:
+        region = tuple(slice(0, 1) for _ in shape)
+    arguments = dict(kwargs)
+    if scheme in _RANDOM_SCHEMES:
+        arguments.update(seed=0, stream=stream)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            getattr(fastinit, scheme)(shape, **arguments, dtype=dtype, region=region)
+    except (TypeError, ValueError) as error:
+        better = _explained(error, scheme, kwargs, shape, dtype, describe)
+        if better is error:
+            raise
+        raise better from None
+    # An empty shape skips the scheme's value checks; the derived ones are made here.
+    if region is None and shape and 0 in shape:
+        error = _overflow_error(scheme, kwargs, shape, dtype, describe)
+        if error is not None:
+            raise error
+
+
+# Set while init_module checks a drop-in rule ahead: the drop-in then checks everything.
+_CHECKING_AHEAD = contextvars.ContextVar("fastinit_torch_checking_ahead", default=False)
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """What a drop-in does to its tensor, decided (and checked) before anything is drawn."""
+
+    name: str                         # the drop-in, for messages
+    scheme: str | None = None         # a fastinit function; None: nothing to do
+    kwargs: Mapping = field(default_factory=dict)
+    seed: int | None = None           # explicit key; None: drawn from ``generator``
+    generator: Any = None
+    stream: int | str = 0
+    torch_value: float | None = None  # constant_ with a non-finite value: torch's fill_
+    describe: Callable | None = None  # who called, for errors in the caller's terms
+
+
+def _check_tensor(tensor, function_name):
+    """The tensor checks of a drop-in's call; meta and inference tensors are refused on writing
+    (so that :func:`init_module` can check a drop-in rule on a meta tensor)."""
+    _check_fillable(tensor, function_name, allow_meta=True)
+
+
+def _prepare(function_name, tensor, scheme, kwargs, *, random, generator=None, seed=None, stream=0):
+    """A checked :class:`_Fill` of ``tensor`` with a fastinit scheme."""
+    kwargs = dict(kwargs)
+    if random:
+        _check_generator(generator)
+        seed = None if seed is None else as_seed(seed)
+    dtype = _NUMPY_DTYPES[tensor.dtype]
+
+    def describe(_):                  # in the drop-in's terms, not fastinit's scheme's
+        shape = tuple(tensor.shape)
+        return f"{_show_call(function_name, kwargs)} on a {dtype.name} tensor of shape {shape}"
+    # The dry run repeats the fill's own checks (a second pass of Python validation, about
+    # 50-100 us); it is needed only where a failing fill would leave something behind: a
+    # seed drawn from a generator, an init_module plan checked ahead, or a no-op that would
+    # otherwise check nothing.  An explicit seed's fill checks everything before writing.
+    if _CHECKING_AHEAD.get() or (random and seed is None) or tensor.numel() == 0 or tensor.is_meta:
+        _validate_scheme(scheme, kwargs, tuple(tensor.shape), dtype, describe,
+                         stream if random else 0)
+    return _Fill(function_name, scheme, kwargs, seed, generator, stream, describe=describe)
+
+
+def _execute(tensor, fill):
+    """Carry out a checked fill: the only place a drop-in draws a seed or writes."""
+    if fill.scheme is None and fill.torch_value is None:
+        return tensor
+    _check_writable(tensor, fill.name)
+    if fill.torch_value is not None:
+        with torch.no_grad():
+            tensor.fill_(fill.torch_value)
+        return tensor
+    arguments = dict(fill.kwargs)
+    if fill.scheme in _RANDOM_SCHEMES:
+        key = fill.seed if fill.seed is not None else _draw_seed(fill.generator)
+        arguments.update(seed=key, stream=fill.stream)
+    function = getattr(fastinit, fill.scheme)
+    try:
+        return _fill_in_place(tensor, fill.name, lambda out: function(None, **arguments, out=out))
+    except ValueError as error:        # raised before writing: fastinit checks first
+        better = _explained(error, fill.scheme, fill.kwargs, tuple(tensor.shape),
+                            _NUMPY_DTYPES[tensor.dtype], fill.describe)
+        if better is error:
+            raise
+        raise better from None
+
+
+def _drop_in(prepare):
+    """A ``torch.nn.init`` drop-in from the function that checks its call and says what to do.
+
+    ``prepare`` has the drop-in's signature and returns a :class:`_Fill` (or
+    None for a no-op) without touching the tensor or any generator;
+    :func:`init_module` calls it too, to check a rule that is a drop-in
+    before anything is written.
+    """
+    @functools.wraps(prepare)
+    def drop_in(tensor, *args, **kwargs):
+        fill = prepare(tensor, *args, **kwargs)
+        return tensor if fill is None else _execute(tensor, fill)
+
+    drop_in._prepare = prepare
+    return drop_in
+
+
+def _wrong_dimensions(torch_text, tensor):
+    return ValueError(f"{torch_text}; got a {tensor.dim()}-D tensor of shape {tuple(tensor.shape)}")
 
 
 # --------------------------------------------------------------------------------------
@@ -230,6 +464,7 @@ _SEED_DOC = """\
         (``stream_id(name)``)."""
 
 
+@_drop_in
 def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
     r"""Fill ``tensor`` with values from :math:`\mathcal{U}(a, b)`, as ``torch.nn.init.uniform_``.
 
@@ -252,9 +487,19 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
     Raises
     ------
     TypeError
-        Non-tensor, unsupported dtype (int, complex, ...) or layout.
+        Non-tensor, unsupported dtype (int, complex, ...) or layout; a bound
+        that is not a number or 0-d tensor (a bool too, which torch takes).
     ValueError
-        A meta tensor (use :func:`init_module`), ``a > b``, non-finite bounds.
+        A meta tensor (use :func:`init_module`), ``a > b`` (torch:
+        RuntimeError), non-finite bounds or bounds outside the dtype's range.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
+
+    Notes
+    -----
+    Everything is checked before the seed is drawn: a call that raises
+    leaves every generator as it was.  The differences from torch are listed
+    in ``docs/schemes.md`` ("fastinit.torch and torch.nn.init").
 
     Examples
     --------
@@ -263,10 +508,12 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
     >>> bool(w.abs().max() <= 1)
     True
     """
-    return _random_fill(tensor, "uniform_", seed, generator,
-                        lambda out, key: fastinit.uniform(None, a, b, out=out, seed=key, stream=stream))
+    _check_tensor(tensor, "uniform_")
+    return _prepare("uniform_", tensor, "uniform", {"low": _scalar(a), "high": _scalar(b)}, random=True,
+                    generator=generator, seed=seed, stream=stream)
 
 
+@_drop_in
 def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=0):
     r"""Fill ``tensor`` with values from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`, as ``torch.nn.init.normal_``.
 
@@ -292,7 +539,11 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, negative or non-finite ``std``.
+        A meta tensor, a negative ``std`` (torch: RuntimeError), a non-finite
+        ``mean`` or ``std`` or one outside the dtype's range (torch fills NaN
+        or inf).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
 
     Examples
     --------
@@ -301,10 +552,12 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=0):
     >>> round(float(w.std()), 3)
     0.02
     """
-    return _random_fill(tensor, "normal_", seed, generator,
-                        lambda out, key: fastinit.normal(None, mean, std, out=out, seed=key, stream=stream))
+    _check_tensor(tensor, "normal_")
+    return _prepare("normal_", tensor, "normal", {"mean": _scalar(mean), "std": _scalar(std)},
+                    random=True, generator=generator, seed=seed, stream=stream)
 
 
+@_drop_in
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, seed=None, stream=0):
     r"""Fill ``tensor`` from a truncated normal distribution, as ``torch.nn.init.trunc_normal_``.
 
@@ -334,6 +587,11 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, s
         As :func:`uniform_`.
     ValueError
         A meta tensor, ``std <= 0``, ``a > b``, an interval too far in a tail.
+        (torch warns when ``mean`` is more than 2 std from ``[a, b]``, where
+        its rejection sampler is poor; this inverse-CDF draw is exact there
+        and does not warn.)
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
 
     Examples
     --------
@@ -342,12 +600,13 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, s
     >>> bool(w.abs().max() <= 0.04)
     True
     """
-    return _random_fill(
-        tensor, "trunc_normal_", seed, generator,
-        lambda out, key: fastinit.trunc_normal(None, mean, std, a, b, out=out, seed=key, stream=stream),
-    )
+    _check_tensor(tensor, "trunc_normal_")
+    arguments = {"mean": _scalar(mean), "std": _scalar(std), "a": _scalar(a), "b": _scalar(b)}
+    return _prepare("trunc_normal_", tensor, "trunc_normal", arguments, random=True,
+                    generator=generator, seed=seed, stream=stream)
 
 
+@_drop_in
 def constant_(tensor, val, *, seed=None, stream=0):
     r"""Fill ``tensor`` with ``val``, as ``torch.nn.init.constant_``.
 
@@ -373,14 +632,25 @@ def constant_(tensor, val, *, seed=None, stream=0):
     ------
     TypeError
         Non-tensor, unsupported dtype (fastinit fills floating tensors only,
-        including for the constant fills), non-real ``val``.
+        including for the constant fills, which torch also allows on integer
+        tensors), a ``val`` that is not a real number or 0-d tensor (a bool
+        too).
     ValueError
-        A meta tensor, non-finite ``val`` or one outside the dtype's range.
+        A meta tensor, a finite ``val`` outside the dtype's range (torch:
+        RuntimeError).  ``inf``, ``-inf`` and NaN are filled as asked, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _deterministic_fill(tensor, "constant_",
-                               lambda out: fastinit.constant(None, val, out=out))
+    _check_tensor(tensor, "constant_")
+    val = _scalar(val)
+    if (isinstance(val, (int, float, np.floating)) and not isinstance(val, bool)
+            and not math.isfinite(val)):
+        # inf/-inf/nan exactly as asked (attention masks are filled with -inf): torch's fill_.
+        return _Fill("constant_", torch_value=float(val))
+    return _prepare("constant_", tensor, "constant", {"value": val}, random=False)
 
 
+@_drop_in
 def ones_(tensor, *, seed=None, stream=0):
     r"""Fill ``tensor`` with ones, as ``torch.nn.init.ones_``.
 
@@ -401,9 +671,11 @@ def ones_(tensor, *, seed=None, stream=0):
     TypeError, ValueError
         As :func:`constant_`.
     """
-    return _deterministic_fill(tensor, "ones_", lambda out: fastinit.ones(out=out))
+    _check_tensor(tensor, "ones_")
+    return _prepare("ones_", tensor, "ones", {}, random=False)
 
 
+@_drop_in
 def zeros_(tensor, *, seed=None, stream=0):
     r"""Fill ``tensor`` with zeros, as ``torch.nn.init.zeros_``.
 
@@ -424,9 +696,11 @@ def zeros_(tensor, *, seed=None, stream=0):
     TypeError, ValueError
         As :func:`constant_`.
     """
-    return _deterministic_fill(tensor, "zeros_", lambda out: fastinit.zeros(out=out))
+    _check_tensor(tensor, "zeros_")
+    return _prepare("zeros_", tensor, "zeros", {}, random=False)
 
 
+@_drop_in
 def eye_(tensor, *, seed=None, stream=0):
     r"""Fill a 2-D ``tensor`` with the identity matrix, as ``torch.nn.init.eye_``.
 
@@ -449,11 +723,17 @@ def eye_(tensor, *, seed=None, stream=0):
     TypeError
         As :func:`constant_`.
     ValueError
-        A meta tensor or one that is not 2-D.
+        A meta tensor or one that is not 2-D (torch's message, then the shape).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _deterministic_fill(tensor, "eye_", lambda out: fastinit.eye(out=out))
+    _check_tensor(tensor, "eye_")
+    if tensor.dim() != 2:
+        raise _wrong_dimensions("Only tensors with 2 dimensions are supported", tensor)
+    return _prepare("eye_", tensor, "eye", {}, random=False)
 
 
+@_drop_in
 def dirac_(tensor, groups=1, *, seed=None, stream=0):
     r"""Fill a 3-, 4- or 5-D ``tensor`` with the Dirac delta, as ``torch.nn.init.dirac_``.
 
@@ -485,11 +765,23 @@ def dirac_(tensor, groups=1, *, seed=None, stream=0):
         As :func:`constant_`, non-integer ``groups``.
     ValueError
         A meta tensor, wrong number of dimensions, ``groups`` not dividing
-        ``shape[0]``.
+        ``shape[0]`` (torch's messages first), ``groups <= 0`` (torch: a
+        ZeroDivisionError, or an all-zero tensor for a negative ``groups``).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _deterministic_fill(tensor, "dirac_", lambda out: fastinit.dirac(groups=groups, out=out))
+    _check_tensor(tensor, "dirac_")
+    if tensor.dim() not in (3, 4, 5):
+        raise _wrong_dimensions("Only tensors with 3, 4, or 5 dimensions are supported", tensor)
+    groups = _scalar(groups)
+    if (isinstance(groups, (int, np.integer)) and not isinstance(groups, bool) and groups >= 1
+            and tensor.shape[0] % groups):
+        raise ValueError(f"dim 0 must be divisible by groups; got groups={groups} for a tensor of "
+                         f"shape {tuple(tensor.shape)}")
+    return _prepare("dirac_", tensor, "dirac", {"groups": groups}, random=False)
 
 
+@_drop_in
 def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
     r"""Xavier (Glorot) uniform initialization, as ``torch.nn.init.xavier_uniform_``.
 
@@ -519,14 +811,19 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, fewer than 2 dimensions, negative ``gain``.
+        A meta tensor, fewer than 2 dimensions, a negative or non-finite
+        ``gain`` (torch: RuntimeError), a bound beyond the dtype's range.
+        A zero-element tensor is returned silently, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _random_fill(
-        tensor, "xavier_uniform_", seed, generator,
-        lambda out, key: fastinit.xavier_uniform(None, gain, out=out, seed=key, stream=stream),
-    )
+    _check_tensor(tensor, "xavier_uniform_")
+    fill = _prepare("xavier_uniform_", tensor, "xavier_uniform", {"gain": _scalar(gain)}, random=True,
+                    generator=generator, seed=seed, stream=stream)
+    return None if tensor.numel() == 0 else fill      # torch: silent for zero elements
 
 
+@_drop_in
 def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
     r"""Xavier (Glorot) normal initialization, as ``torch.nn.init.xavier_normal_``.
 
@@ -555,12 +852,30 @@ def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
     TypeError, ValueError
         As :func:`xavier_uniform_`.
     """
-    return _random_fill(
-        tensor, "xavier_normal_", seed, generator,
-        lambda out, key: fastinit.xavier_normal(None, gain, out=out, seed=key, stream=stream),
-    )
+    _check_tensor(tensor, "xavier_normal_")
+    fill = _prepare("xavier_normal_", tensor, "xavier_normal", {"gain": _scalar(gain)}, random=True,
+                    generator=generator, seed=seed, stream=stream)
+    return None if tensor.numel() == 0 else fill
 
 
+def _prepare_kaiming(function_name, scheme, tensor, a, mode, nonlinearity, generator, seed, stream):
+    """torch's kaiming checks, in torch's order, then fastinit's."""
+    _check_tensor(tensor, function_name)
+    if 0 in tensor.shape:
+        # torch returns before checking anything else; the warning points at the caller.
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=4)
+        return None
+    if isinstance(mode, str):
+        mode = mode.lower()           # as torch: "FAN_IN" is "fan_in"
+        if mode not in ("fan_in", "fan_out"):
+            raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
+    fastinit.compute_fans(tuple(tensor.shape))        # torch's "Fan in and fan out ..." error first
+    calculate_gain(nonlinearity, a)                   # then torch's gain errors, as ValueError
+    return _prepare(function_name, tensor, scheme, {"a": a, "mode": mode, "nonlinearity": nonlinearity},
+                    random=True, generator=generator, seed=seed, stream=stream)
+
+
+@_drop_in
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *,
                      seed=None, stream=0):
     r"""Kaiming (He) uniform initialization, as ``torch.nn.init.kaiming_uniform_``.
@@ -595,18 +910,21 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     Raises
     ------
     TypeError
-        As :func:`uniform_`; a non-string ``mode`` or ``nonlinearity``.
+        As :func:`uniform_`; a non-string ``mode``.
     ValueError
-        A meta tensor, fewer than 2 dimensions, unknown ``mode`` or
-        ``nonlinearity``.
+        A meta tensor, fewer than 2 dimensions, unknown ``mode`` (any case,
+        as torch), what :func:`calculate_gain` refuses (an unknown
+        ``nonlinearity``, a slope that is not a number, with torch's
+        messages), a NaN slope (torch: RuntimeError).  Zero-element tensors
+        warn and return before any check, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _random_fill(
-        tensor, "kaiming_uniform_", seed, generator,
-        lambda out, key: fastinit.kaiming_uniform(None, a, mode, nonlinearity, out=out, seed=key,
-                                                  stream=stream),
-    )
+    return _prepare_kaiming("kaiming_uniform_", "kaiming_uniform", tensor, a, mode, nonlinearity,
+                            generator, seed, stream)
 
 
+@_drop_in
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None, *,
                     seed=None, stream=0):
     r"""Kaiming (He) normal initialization, as ``torch.nn.init.kaiming_normal_``.
@@ -637,13 +955,11 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     TypeError, ValueError
         As :func:`kaiming_uniform_`.
     """
-    return _random_fill(
-        tensor, "kaiming_normal_", seed, generator,
-        lambda out, key: fastinit.kaiming_normal(None, a, mode, nonlinearity, out=out, seed=key,
-                                                 stream=stream),
-    )
+    return _prepare_kaiming("kaiming_normal_", "kaiming_normal", tensor, a, mode, nonlinearity,
+                            generator, seed, stream)
 
 
+@_drop_in
 def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=0):
     r"""A (semi-)orthogonal matrix times ``gain``, as ``torch.nn.init.orthogonal_``.
 
@@ -670,14 +986,19 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, fewer than 2 dimensions.
+        A meta tensor, fewer than 2 dimensions, a non-finite ``gain`` or one
+        outside the dtype's range (torch fills NaN or inf).
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _random_fill(
-        tensor, "orthogonal_", seed, generator,
-        lambda out, key: fastinit.orthogonal(None, gain, out=out, seed=key, stream=stream),
-    )
+    _check_tensor(tensor, "orthogonal_")
+    if tensor.dim() < 2:
+        raise _wrong_dimensions("Only tensors with 2 or more dimensions are supported", tensor)
+    return _prepare("orthogonal_", tensor, "orthogonal", {"gain": _scalar(gain)}, random=True,
+                    generator=generator, seed=seed, stream=stream)
 
 
+@_drop_in
 def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=0):
     r"""A sparse 2-D matrix, as ``torch.nn.init.sparse_``.
 
@@ -705,18 +1026,29 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=0):
     TypeError
         As :func:`uniform_`.
     ValueError
-        A meta tensor, a tensor that is not 2-D, ``sparsity`` outside ``[0, 1]``.
+        A meta tensor, a tensor that is not 2-D, ``sparsity`` outside
+        ``[0, 1]`` (torch zeroes every row, or all but a few), a negative
+        ``std`` or one outside the dtype's range.  A zero-element tensor is
+        returned silently, as torch.
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.
     """
-    return _random_fill(
-        tensor, "sparse_", seed, generator,
-        lambda out, key: fastinit.sparse(None, sparsity, std, out=out, seed=key, stream=stream),
-    )
+    _check_tensor(tensor, "sparse_")
+    if tensor.dim() != 2:
+        raise _wrong_dimensions("Only tensors with 2 dimensions are supported", tensor)
+    fill = _prepare("sparse_", tensor, "sparse", {"sparsity": _scalar(sparsity), "std": _scalar(std)},
+                    random=True, generator=generator, seed=seed, stream=stream)
+    return None if tensor.numel() == 0 else fill      # torch: silent for zero elements
 
 
 for _function in (uniform_, normal_, trunc_normal_, xavier_uniform_, xavier_normal_,
                   kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_):
     _function.__doc__ = _function.__doc__.replace("{seed}", _SEED_DOC)
 del _function
+
+_DROP_INS = frozenset((uniform_, normal_, trunc_normal_, constant_, ones_, zeros_, eye_, dirac_,
+                       xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_,
+                       orthogonal_, sparse_))
 
 
 # --------------------------------------------------------------------------------------
@@ -1037,21 +1369,47 @@ def _collect_targets(module, prefix):
     return list(targets["parameter"].values()) + list(targets["buffer"].values())
 
 
-def _dry_run(spec, target):
-    """Validate a scheme against the tensor's shape without drawing: an empty region."""
-    shape = tuple(target.tensor.shape)
-    region = tuple(slice(0, 0) for _ in shape) if shape else None
-    arguments = dict(spec.kwargs)
-    if spec.scheme in _RANDOM_SCHEMES:
-        arguments.update(seed=0, stream=0)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            getattr(fastinit, spec.scheme)(shape, **arguments, dtype=_NUMPY_DTYPES[target.tensor.dtype],
-                                           region=region)
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"init_module: {spec.origin} cannot fill {target.name} "
-                          f"(shape {shape}): {error}") from None
+def _check_spec(spec, target):
+    """Every check of ``spec`` on ``target`` that can be made without writing: the full plan.
+
+    Scheme rules are checked with the tensor's real shape and dtype, including
+    the values they derive (a bound, a std) against the dtype's range; a rule
+    that is a drop-in (or a ``functools.partial`` of one) is checked as the
+    drop-in itself checks its call.  Other callables cannot be checked ahead.
+    """
+    tensor = target.tensor
+    shape = tuple(tensor.shape)
+    where = f"init_module: {target.name} ({str(tensor.dtype).removeprefix('torch.')}, shape {shape})"
+    if spec.scheme in SCHEMES:
+        call = f"{spec.origin} -> {_show_call(spec.scheme, spec.kwargs)}"
+        try:
+            _validate_scheme(spec.scheme, spec.kwargs, shape, _NUMPY_DTYPES[tensor.dtype],
+                             lambda shown: f"{where}: {spec.origin} -> {shown}",
+                             stream_id(target.name))
+        except (TypeError, ValueError) as error:
+            if str(error).startswith(where):
+                raise
+            raise type(error)(f"{where}: {call}: {error}") from None
+    elif spec.scheme == _CALLABLE:
+        function, args, kwargs = spec.function, (), {}
+        while isinstance(function, functools.partial):
+            args, kwargs = function.args + args, {**function.keywords, **kwargs}
+            function = function.func
+        if function not in _DROP_INS:
+            return                      # an arbitrary callable can only be run, not checked
+        shown = ", ".join([*map(repr, args), *(f"{key}={value!r}" for key, value in kwargs.items())])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                token = _CHECKING_AHEAD.set(True)
+                try:
+                    function._prepare(tensor, *args, **{**kwargs, "seed": 0,
+                                                        "stream": stream_id(target.name)})
+                finally:
+                    _CHECKING_AHEAD.reset(token)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{where}: {spec.origin} -> {function.__name__}(tensor"
+                              f"{', ' if shown else ''}{shown}): {error}") from None
 
 
 def _plan(module, rules, strict, prefix):
@@ -1097,8 +1455,11 @@ def _plan(module, rules, strict, prefix):
             "None to keep a tensor as it is, or pass strict=False to leave all of them"
         )
 
+    # The whole plan is checked before init_module allocates or writes anything.
     for target, spec in plan:
         dtype = target.tensor.dtype
+        if spec.scheme != _KEEP and not target.tensor.is_meta:
+            _check_writable(target.tensor, f"init_module: {target.name}")
         if spec.scheme == _ZERO_INTEGER:
             continue
         if spec.scheme in SCHEMES:
@@ -1110,7 +1471,7 @@ def _plan(module, rules, strict, prefix):
                 raise TypeError(f"init_module: {target.name} is a {type(tensor).__name__} with "
                                 f"layout {tensor.layout}; only dense tensors without "
                                 "__torch_function__ can be filled")
-            _dry_run(spec, target)
+        _check_spec(spec, target)
     return plan
 
 
@@ -1320,8 +1681,18 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
     ValueError
         Unknown scheme names, rules that match no tensor, tensors with no
         rule and no default (with ``strict``), a scheme that does not fit a
-        tensor (e.g. xavier for a 1-D bias), lazy (uninitialized) modules.
-        Everything is checked before anything is allocated or written.
+        tensor (e.g. xavier for a 1-D bias) or gives values beyond its dtype
+        (a bound, a std), a drop-in rule whose call the drop-in refuses, lazy
+        (uninitialized) modules.  The error names the tensor and the rule.
+    RuntimeError
+        Inference tensors outside ``torch.inference_mode()``, as torch.
+
+    Every tensor's whole plan is checked (with its real shape and dtype)
+    before anything is allocated, drawn or written: after an error the
+    module is exactly as it was, a meta model still on the meta device, and
+    with ``seed=None`` no seed has been drawn.  Callables other than the
+    drop-ins (and ``functools.partial`` of them) cannot be checked ahead;
+    they run in plan order after all the checks.
 
     Notes
     -----
@@ -1341,11 +1712,11 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
     >>> fit.init_module(model, 0, rules={"*.weight": ("trunc_normal", {"std": 0.02})}) is model
     True
     """
-    if seed is None:
-        seed = _resolve_seed(None, None)
-    seed = as_seed(seed)
+    seed = None if seed is None else as_seed(seed)
     device = torch.device(device)
     plan = _plan(module, rules, strict, prefix)
+    if seed is None:
+        seed = _draw_seed(None)   # only now: a call that raises leaves torch's generator alone
     if any(target.tensor.is_meta for target, _ in plan):
         _materialize(module, plan, device)
     for target, spec in plan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import os
 
 import numpy as np
@@ -150,28 +151,42 @@ def test_fans_positional_axes_are_rejected():
         fi.compute_fans((3, 4), 0, 1)
 
 
-@pytest.mark.parametrize("name", ["softplus", "Relu", "RELU", "gelu", "", "leaky relu"])
-def test_unknown_nonlinearity(name):
-    with pytest.raises(ValueError, match=r"nonlinearity must be one of 'linear', .*'tanh', 'relu', "
-                                         rf"'leaky_relu', 'selu'; got {name!r}"):
+@pytest.mark.parametrize("name", ["softplus", "Relu", "RELU", "gelu", "", "leaky relu", None, 1,
+                                  torch.nn.ReLU])
+def test_unknown_nonlinearity_is_torchs_value_error(name):
+    """torch raises ValueError("Unsupported nonlinearity ...") for anything not in its table."""
+    with pytest.raises(ValueError, match=rf"^Unsupported nonlinearity {re.escape(str(name))}; expected "
+                                         "one of 'linear', .*'tanh', 'relu', 'leaky_relu', 'selu'$"):
         fi.calculate_gain(name)
+    with pytest.raises(ValueError, match=rf"^Unsupported nonlinearity {re.escape(str(name))}$"):
+        torch.nn.init.calculate_gain(name)
 
 
-@pytest.mark.parametrize("name", [None, 1, torch.nn.ReLU])
-def test_nonlinearity_must_be_a_string(name):
-    with pytest.raises(TypeError, match="nonlinearity must be a string, one of 'linear'.*got"):
-        fi.calculate_gain(name)
-
-
-@pytest.mark.parametrize("param", [True, False, "0.2", [0.2], 1j, np.bool_(True)])
-def test_leaky_relu_slope_must_be_a_real_number(param):
-    # torch raises ValueError("negative_slope ... not a valid number"); fastinit's convention is TypeError.
-    with pytest.raises(TypeError, match=r"param \(the leaky_relu negative slope\) must be a real "
-                                        "number; got"):
+@pytest.mark.parametrize("param", [True, False, "0.2", [0.2], {"a": "b"}, 1j, np.bool_(True),
+                                   torch.tensor(0.2)])
+def test_leaky_relu_slope_that_is_not_a_number_is_torchs_value_error(param):
+    with pytest.raises(ValueError, match=rf"^negative_slope {re.escape(format(param))} not a valid number; "):
         fi.calculate_gain("leaky_relu", param)
+    with pytest.raises(ValueError, match=rf"^negative_slope {re.escape(format(param))} not a valid number$"):
+        torch.nn.init.calculate_gain("leaky_relu", param)
 
 
-@pytest.mark.parametrize("param", [float("nan"), float("inf"), -np.inf])
-def test_leaky_relu_slope_must_be_finite(param):
-    with pytest.raises(ValueError, match=r"param \(the leaky_relu negative slope\) must be finite; got"):
-        fi.calculate_gain("leaky_relu", param)
+@pytest.mark.parametrize("param", [float("nan"), float("inf"), -math.inf])
+def test_leaky_relu_non_finite_slope_gives_torchs_gain(param):
+    ours = fi.calculate_gain("leaky_relu", param)
+    theirs = torch.nn.init.calculate_gain("leaky_relu", param)
+    assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))
+    assert math.isnan(ours) == math.isnan(param)
+
+
+@pytest.mark.parametrize("param", [True, "0.2", 1j])
+def test_schemes_keep_strict_slope_types(param):
+    """The schemes' own ``a`` stays strict: a TypeError naming it (calculate_gain is torch's contract)."""
+    with pytest.raises(TypeError, match=r"a \(the leaky_relu negative slope\) must be a real number"):
+        fi.kaiming_normal((4, 4), a=param, seed=0)
+
+
+@pytest.mark.parametrize("param", [float("nan"), float("inf")])
+def test_schemes_reject_a_non_finite_slope(param):
+    with pytest.raises(ValueError, match=r"a \(the leaky_relu negative slope\) must be finite"):
+        fi.kaiming_uniform((4, 4), a=param, seed=0)

@@ -524,3 +524,106 @@ def test_lazy_modules_are_rejected():
 def test_bad_arguments(call, error):
     with pytest.raises(error):
         call()
+
+
+# ----------------------------------------------------------------------------- all or nothing
+
+
+def _raw_state(module):
+    """Every parameter and buffer, bit for bit (meta tensors as their metadata)."""
+    return {name: (tensor.shape, tensor.dtype, tensor.device.type,
+                   None if tensor.is_meta else tensor.detach().clone().view(torch.uint8))
+            for name, tensor in [*module.named_parameters(), *module.named_buffers()]}
+
+
+def _assert_untouched(module, before):
+    after = _raw_state(module)
+    assert after.keys() == before.keys()
+    for name, (shape, dtype, device, raw) in before.items():
+        assert after[name][:3] == (shape, dtype, device), name
+        assert (raw is None) == (after[name][3] is None), name
+        if raw is not None:
+            assert torch.equal(raw, after[name][3]), name
+
+
+# Rules for the second layer only: the first layer's tensors come first in the plan and
+# were written before the error was found.
+OVERFLOWING_RULES = [
+    ({"1.weight": ("xavier_uniform", {"gain": 1e6})},
+     r"^init_module: 1\.weight \(float16, shape \(4, 4\)\): rule '1\.weight' -> "
+     r"xavier_uniform\(gain=1000000\.0\) gives a bound of 866025\.4, beyond float16's largest "
+     r"finite value 65504$"),
+    ({"1.weight": ("sparse", {"sparsity": 0.5, "std": 1e6})},
+     r"^init_module: 1\.weight \(float16, shape \(4, 4\)\): rule '1\.weight' -> "
+     r"sparse\(sparsity=0\.5, std=1000000\.0\): std=1000000\.0 is outside the finite range of float16"),
+    ({"1.weight": ("variance_scaling", {"scale": 1e12})},
+     r"^init_module: 1\.weight \(float16, shape \(4, 4\)\): rule '1\.weight' -> "
+     r"variance_scaling\(scale=1000000000000\.0\) gives a truncation bound of 1136847, beyond "
+     r"float16's largest finite value 65504$"),
+    ({"1.weight": ("variance_scaling", {"scale": 1e12, "distribution": "normal"})},
+     r"gives a std of 500000, beyond float16's largest finite value 65504$"),
+    ({"1.weight": ("kaiming_normal", {"a": 1e-3, "nonlinearity": "linear"}),
+      "1.bias": ("normal", {"mean": 7e4})},
+     r"^init_module: 1\.bias \(float16, shape \(4,\)\): rule '1\.bias' -> normal\(mean=70000\.0\): "
+     r"mean=70000\.0 is outside the finite range of float16"),
+    ({"1.weight": functools.partial(fit.normal_, std=1e6)},
+     r"^init_module: 1\.weight \(float16, shape \(4, 4\)\): rule '1\.weight' -> "
+     r"normal_\(tensor, std=1000000\.0\): std=1000000\.0 is outside the finite range of float16"),
+    ({"1.weight": functools.partial(fit.xavier_uniform_, gain=1e6)},
+     r"xavier_uniform_\(gain=1000000\.0\) on a float16 tensor of shape \(4, 4\) gives a bound of "
+     r"866025\.4, beyond float16's largest finite value 65504$"),
+    ({"1.weight": functools.partial(fit.sparse_, sparsity=2.0)},
+     r"rule '1\.weight' -> sparse_\(tensor, sparsity=2\.0\): sparsity must be in \[0, 1\]"),
+]
+
+
+@pytest.mark.parametrize("rules, match", OVERFLOWING_RULES)
+def test_an_error_anywhere_leaves_every_tensor_untouched(rules, match):
+    """The issue's example: the error used to come after 0.weight and 0.bias were written."""
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4)).half()
+    before = _raw_state(model)
+    state = torch.random.get_rng_state()
+    with pytest.raises(ValueError, match=match):
+        fit.init_module(model, 0, rules=rules)
+    _assert_untouched(model, before)
+    with pytest.raises(ValueError, match=match):
+        fit.init_module(model, None, rules=rules)       # seed=None draws only after the checks
+    assert torch.equal(torch.random.get_rng_state(), state)
+    _assert_untouched(model, before)
+
+
+@pytest.mark.parametrize("rules, match", OVERFLOWING_RULES)
+def test_an_error_anywhere_leaves_a_meta_model_on_the_meta_device(rules, match):
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4)).half()
+    before = _raw_state(model)
+    with pytest.raises(ValueError, match=match):
+        fit.init_module(model, 0, rules=rules)
+    _assert_untouched(model, before)
+    assert all(tensor.is_meta for tensor in model.parameters())
+
+
+def test_the_checks_use_each_tensors_real_shape():
+    """One rule for both weights: its bound fits the first (fan_in 4000), not the second (fan_in 1)."""
+    model = nn.Sequential(nn.Linear(4000, 1), nn.Linear(1, 1)).half()
+    before = _raw_state(model)
+    rules = {"*.weight": ("variance_scaling", {"scale": 2e9, "distribution": "uniform"})}
+    with pytest.raises(ValueError, match=r"^init_module: 1\.weight \(float16, shape \(1, 1\)\): "
+                                         r"rule '\*\.weight' -> .* gives a bound of 77459\.67, beyond"):
+        fit.init_module(model, 0, rules=rules)
+    _assert_untouched(model, before)
+    rules = {"*.weight": ("variance_scaling", {"scale": 1e9, "distribution": "uniform"})}
+    fit.init_module(model, 0, rules=rules)          # sqrt(3e9) = 54772 fits
+    assert model[1].weight.abs().max() <= math.sqrt(3e9)
+
+
+def test_inference_tensors_are_refused_before_anything_is_written():
+    with torch.inference_mode():
+        model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
+    before = _raw_state(model)
+    with pytest.raises(RuntimeError, match="^Inplace update to inference tensor outside InferenceMode"):
+        fit.init_module(model, 0)
+    _assert_untouched(model, before)
+    with torch.inference_mode():
+        fit.init_module(model, 0)
+    assert not torch.equal(model[0].weight, before["0.weight"][3].view(torch.float32))

@@ -411,7 +411,7 @@ def test_bad_generator():
     (lambda t: fit.sparse_(t, 1.5, seed=0), ValueError),
     (lambda t: fit.eye_(t[None]), ValueError),
     (lambda t: fit.dirac_(t), ValueError),
-    (lambda t: fit.constant_(t, float("nan")), ValueError),
+    (lambda t: fit.constant_(t, 1e39), ValueError),
     (lambda t: fit.uniform_(t, seed=-1), ValueError),
     (lambda t: fit.uniform_(t, seed=1.5), TypeError),
     (lambda t: fit.uniform_(t, seed=0, stream=1.5), TypeError),
