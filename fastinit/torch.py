@@ -67,7 +67,7 @@ __all__ = [
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
     "sparse_", "calculate_gain",
     # modules
-    "init_module", "init_plan", "InitStep",
+    "init_module", "init_plan", "InitStep", "InitValueError",
     # helpers
     "numpy_view", "stream_id",
 ]
@@ -436,11 +436,27 @@ def _drop_in(prepare):
     """
     @functools.wraps(prepare)
     def drop_in(tensor, *args, **kwargs):
-        fill = prepare(tensor, *args, **kwargs)
-        return tensor if fill is None else _execute(tensor, fill)
+        try:
+            fill = prepare(tensor, *args, **kwargs)
+            return tensor if fill is None else _execute(tensor, fill)
+        except ValueError as error:
+            if isinstance(error, InitValueError):
+                raise
+            raise InitValueError(*error.args) from None
 
     drop_in._prepare = prepare
     return drop_in
+
+
+class InitValueError(ValueError, RuntimeError):
+    """A bad value given to a ``fastinit.torch`` drop-in.
+
+    Both a :class:`ValueError` (fastinit's rule: a bad value is a
+    ValueError) and a :class:`RuntimeError`, which is what ``torch.nn.init``
+    raises for many of the same calls (``uniform_(t, 2, 1)``, ``normal_``
+    with ``std < 0``, a bound beyond the dtype): code written against either
+    library catches it.
+    """
 
 
 def _wrong_dimensions(torch_text, tensor):

@@ -297,7 +297,7 @@ def test_multi_element_tensor_arguments_are_still_type_errors():
 def test_value_errors_start_with_torchs_text(name, shape, args):
     theirs = _outcome(getattr(T, name), torch.empty(shape), *args)
     ours = _outcome(getattr(fit, name), torch.empty(shape), *args)
-    assert theirs[0] is ValueError and ours[0] is ValueError
+    assert theirs[0] is ValueError and issubclass(ours[0], ValueError)   # InitValueError: also a RuntimeError
     assert ours[1].startswith(theirs[1]), (ours[1], theirs[1])
     assert len(ours[1]) > len(theirs[1]) or name.startswith("kaiming")
 
@@ -351,3 +351,21 @@ def test_differences_are_documented():
 def test_an_invalid_argument_is_named_before_any_bound_it_gives():
     with pytest.raises(ValueError, match=r"^gain must be >= 0; got -1000000\.0$"):
         fit.xavier_uniform_(torch.empty(3, 3, dtype=torch.float16), -1e6)
+
+
+
+@pytest.mark.parametrize("name, args, kwargs", [
+    ("uniform_", (2.0, 1.0), {}),
+    ("normal_", (0.0, -1.0), {}),
+    ("xavier_uniform_", (), {"gain": -1.0}),
+    ("kaiming_normal_", (), {"a": float("nan")}),
+])
+def test_bad_values_are_both_value_and_runtime_errors(name, args, kwargs):
+    """torch raises RuntimeError for these; fastinit's rule says ValueError: the drop-ins' error is both."""
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.init, name)(torch.empty(4, 4), *args, **kwargs)
+    tensor = torch.zeros(4, 4)
+    with pytest.raises(RuntimeError) as info:
+        getattr(fit, name)(tensor, *args, **kwargs)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, fit.InitValueError)
+    assert torch.count_nonzero(tensor) == 0
