@@ -2,8 +2,10 @@
 
 Only src_c/kernels_avx2.c is compiled with AVX2/F16C flags; everything else
 targets the baseline ISA, and the kernel table is chosen at run time
-(src_c/dispatch.c), never with -march=native.  OpenMP is used when the
-compiler has it; otherwise the build still succeeds, serial, with a warning.
+(src_c/dispatch.c), never with -march=native.  On aarch64, src_c/kernels_neon.c
+is added with no extra flags (ASIMD is part of the aarch64 baseline).  OpenMP
+is used when the compiler has it; otherwise the build still succeeds, serial,
+with a warning.
 """
 
 import os
@@ -21,6 +23,7 @@ PORTABLE_SOURCES = ["kernels_generic.c", "dispatch.c", "fill.c", "parallel.c"]
 # Sources compiled with extra instruction-set flags, per architecture.
 SIMD_SOURCES = {
     "x86_64": [("kernels_avx2.c", ["-mavx2", "-mf16c"])],
+    "aarch64": [("kernels_neon.c", [])],
 }
 COMMON_FLAGS = [
     "-O3",
@@ -37,7 +40,9 @@ if os.environ.get("FASTINIT_SANITIZE"):
 
 def _machine():
     m = platform.machine().lower()
-    return "x86_64" if m in ("x86_64", "amd64") else m
+    if m in ("x86_64", "amd64"):
+        return "x86_64"
+    return "aarch64" if m in ("aarch64", "arm64") else m
 
 
 class BuildExt(build_ext):

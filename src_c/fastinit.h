@@ -9,6 +9,7 @@
  *   fi_run.h          the head/body/tail loop shared by every kernel
  *   kernels_generic.c portable kernel table (scalar C)
  *   kernels_avx2.c    AVX2/FMA/F16C kernel table (built with those flags only)
+ *   kernels_neon.c    aarch64 NEON (ASIMD) kernel table (built on aarch64 only)
  *   dispatch.c        picks a kernel table once, by cpuid or FASTINIT_SIMD
  *   parallel.c/.h     the only place that talks to OpenMP
  *   fill.c            walks an N-d (strided, region) output in parallel
@@ -80,6 +81,10 @@ void fi_constant_bf16(const fi_params *p, uint64_t first, size_t count, void *ds
 #if defined(__x86_64__) || defined(_M_X64)
 #define FI_HAVE_AVX2_KERNELS 1
 extern const fi_kernel_table fi_kernels_avx2;
+#endif
+#if defined(__aarch64__)
+#define FI_HAVE_NEON_KERNELS 1
+extern const fi_kernel_table fi_kernels_neon;   /* ASIMD is baseline on aarch64: always usable */
 #endif
 
 /* dispatch.c */
