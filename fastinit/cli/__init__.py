@@ -89,8 +89,8 @@ import textwrap
 import fastinit as fi
 from fastinit.cli.bench import BENCH_SCHEMES, command_bench
 from fastinit.cli.errors import CLIError, Interrupted, UsageError, os_error_text
-from fastinit.cli.files import (CHUNK_BYTES, MIB, background_writes_pay_off, contiguous_blocks,
-                                region_extents)
+from fastinit.cli.files import (CHUNK_BYTES, MIB, SignalsToExceptions, background_writes_pay_off,
+                                contiguous_blocks, region_extents)
 from fastinit.cli.info_command import command_info
 from fastinit.cli.init_command import command_init
 from fastinit.cli.inspect_command import command_inspect
@@ -108,6 +108,29 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class IntermixedArgumentParser(ArgumentParser):
+    """A command's parser: its options may come anywhere, even between positionals.
+
+    Plain argparse takes the positionals in one run: in ``init he_normal -o
+    b.npy 10x10`` it gives SCHEME and SHAPE (``nargs='?'``) their values at
+    ``he_normal`` and then finds ``10x10`` unrecognized.  Intermixed parsing
+    takes the options first, then the positionals.  The subparsers action
+    calls ``parse_known_args``, which is routed here; argparse's intermixed
+    parser calls it again itself (Python < 3.12), hence the guard.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def scheme_epilog() -> str:
@@ -147,7 +170,8 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version",
                         version=f"fastinit {fi.__version__} (stream v{fi.STREAM_VERSION})")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     parser_class=IntermixedArgumentParser)
 
     init = commands.add_parser(
         "init", help="write an initialized array (or a spec's tensors) to a file",
@@ -228,23 +252,39 @@ def report_error(message: str) -> None:
     sys.stderr.flush()
 
 
+def interrupted_message(signum: int, args) -> str:
+    """What an interrupt left: for init, whether the file was written."""
+    name = signal.Signals(signum).name
+    if getattr(args, "command", None) in (None, "init") and not getattr(args, "written", False):
+        return f"interrupted by {name}; nothing was written"
+    return f"interrupted by {name}"
+
+
 def main(argv=None) -> int:
-    """Run the command line; returns the exit status (see the module docstring)."""
-    parser = build_parser()
+    """Run the command line; returns the exit status (see the module docstring).
+
+    For the whole run, SIGINT, SIGTERM and SIGHUP raise
+    :class:`~fastinit.cli.errors.Interrupted` (restored on return), so each
+    gives one line and 130, 143 or 129 wherever it lands.  The console script
+    (:mod:`_fastinit_entry`) covers the imports before this function runs.
+    """
+    args = None
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
-        return args.handler(args)
+        with SignalsToExceptions():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 0
+            return args.handler(args)
     except CLIError as exc:
         report_error(str(exc))
         return exc.exit_status
     except Interrupted as exc:
-        report_error(f"interrupted by {signal.Signals(exc.signum).name}; nothing was written")
+        report_error(interrupted_message(exc.signum, args))
         return exc.exit_status
-    except KeyboardInterrupt:
-        report_error("interrupted; nothing was written")
+    except KeyboardInterrupt:                  # SIGINT from a thread that is not the main one
+        report_error(interrupted_message(signal.SIGINT, args))
         return 130
     except BrokenPipeError:                    # stdout closed early (e.g. piped into head)
         try:                                   # keep the interpreter's final flush quiet
@@ -264,4 +304,3 @@ def main(argv=None) -> int:
         report_error(f"internal error: {type(exc).__name__}: {exc} "
                      "(set FASTINIT_DEBUG=1 for a traceback)")
         return 1
-
