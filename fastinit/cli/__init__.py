@@ -31,10 +31,23 @@ say is below.
     when it is a terminal; the summary line gives the rate end to end and
     for generating the values alone.
 
+    Options may come anywhere, also between SCHEME and SHAPE.  A SHAPE
+    with a zero dimension (``100x0``) writes a valid empty array, as the
+    Python API does.  A number too large for a float64 (``--param
+    std=1e400``) is a usage error, not inf.  Tensor and stream names must be
+    valid UTF-8 (bytes that are not, from the command line, are refused).
+
     The data goes to a hidden temporary file in the target's directory
     (``.NAME.XXXXXXXX.fastinit-part``), which is fsync'ed and renamed over
     the target at the end.  On Ctrl-C, SIGTERM, SIGHUP or any error the
-    temporary file is removed and the target is left as it was.
+    temporary file is removed and the target is left as it was.  The
+    writer holds an exclusive ``flock`` on it meanwhile; a write that was
+    killed outright (``kill -9``, a crash) cannot clean up, so the next
+    write into that directory removes such files that no live process holds
+    (one line on stderr says which; a live write's file is never touched).
+
+    A JSON spec may not give a key twice in one object (JSON parsers
+    usually keep the last; TOML refuses it too).
 
     A spec file may also be TOML::
 
@@ -59,7 +72,10 @@ traceback.  Exit status: 0 success; 2 usage errors (the command line or
 spec is invalid whatever the state of the system: unknown scheme, bad shape,
 dtype or parameter); 1 runtime errors (missing or unwritable directory,
 existing target without ``--force``, missing input file, disk full, any
-other OSError); 130 interrupted by SIGINT (143 SIGTERM, 129 SIGHUP).
+other OSError, a damaged input file); 130 interrupted by SIGINT (143
+SIGTERM, 129 SIGHUP), wherever the signal lands: the console script
+(``_fastinit_entry``, outside this package) catches them before the
+imports run, and :func:`main` for the rest of the run.
 
 The package, one job per module:
 
@@ -283,7 +299,7 @@ def main(argv=None) -> int:
     except Interrupted as exc:
         report_error(interrupted_message(exc.signum, args))
         return exc.exit_status
-    except KeyboardInterrupt:                  # SIGINT from a thread that is not the main one
+    except KeyboardInterrupt:                  # main() run outside the main thread: no handlers
         report_error(interrupted_message(signal.SIGINT, args))
         return 130
     except BrokenPipeError:                    # stdout closed early (e.g. piped into head)

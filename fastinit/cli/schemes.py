@@ -129,15 +129,17 @@ _NON_FINITE_WORDS = ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"
 
 
 def abbreviate(value, limit: int = 40) -> str:
-    """``repr(value)`` (a str) or ``str(value)`` (anything else), cut to about ``limit``
-    characters, with the full length, when longer: a 400-digit literal stays readable."""
+    """``repr(value)`` (a str) or ``str(value)`` (anything else) for a message; longer than
+    ``limit`` characters, only its two ends and its length: a 400-digit literal stays readable."""
     try:
-        text = repr(value) if isinstance(value, str) else str(value)
+        text = value if isinstance(value, str) else str(value)
     except ValueError:                         # an int beyond Python's digit limit for str()
         return "an integer of more than 4,300 digits"
     if len(text) <= limit:
-        return text
-    return f"{text[:limit // 2]}...{text[-8:]} ({len(text):,} characters)"
+        return repr(text) if isinstance(value, str) else text
+    short = f"{text[:limit // 2]}...{text[-8:]}"
+    return f"{short!r} ({len(text):,} characters)" if isinstance(value, str) else \
+        f"{short} ({len(text):,} characters)"
 
 
 def _parse_number(text: str):
