@@ -43,8 +43,9 @@ def main(argv=None) -> int:
     """The console script ``fastinit``: returns the exit status of :func:`fastinit.cli.main`."""
     for signum in _SIGNALS:
         signal.signal(signum, _interrupted_while_starting)
-    from fastinit.cli import main as run       # the heavy imports (NumPy, the extension)
+    from fastinit.cli import main as run, safe_stdout   # the heavy imports (NumPy, the extension)
 
+    safe_stdout()
     try:
         return run(argv)
     finally:

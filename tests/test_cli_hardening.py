@@ -26,7 +26,7 @@ import pytest
 import fastinit as fi
 from fastinit import cli
 from fastinit._validate import as_dtype
-from fastinit.cli.files import TEMP_SUFFIX, remove_stale_parts
+from fastinit.cli.files import TEMP_SUFFIX, host_tag, remove_stale_parts
 from test_cli import assert_bitwise_equal, assert_ok, assert_one_line_error, npy_bytes, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -239,12 +239,15 @@ def test_non_ascii_names_still_load_with_safetensors(tmp_path, main_in):
 
 
 def test_output_path_that_is_not_utf8_is_written_and_reported(tmp_path):
-    """The summary line used to fail (UnicodeEncodeError) after the file was written."""
+    """Under a strict UTF-8 stdout, printing such a name used to fail (UnicodeEncodeError:
+    "internal error") after the file was written."""
     env = dict(os.environ, LC_ALL="C.UTF-8", PYTHONIOENCODING="utf-8:strict")
     env.pop("PYTHONUTF8", None)
     result = assert_ok(run_cli("init", "normal", "4x4", "-o", os.fsdecode(b"\xff.npy"), cwd=tmp_path, env=env))
     assert "\\xff.npy" in result.stdout
     assert os.listdir(tmp_path) == [os.fsdecode(b"\xff.npy")]
+    result = assert_ok(run_cli("inspect", os.fsdecode(b"\xff.npy"), cwd=tmp_path, env=env))
+    assert result.stdout.startswith("\\xff.npy\n")
 
 
 # ---------------------------------------------------------------------------
@@ -387,14 +390,19 @@ def test_part_file_of_a_live_write_is_left_alone(tmp_path):
 @pytest.mark.skipif(not LINUX, reason="POSIX locks")
 def test_remove_stale_parts_takes_only_unlocked_files_named_like_ours(tmp_path):
     import fcntl
-    stale = tmp_path / ".w.npy.abcd_123.fastinit-part"
-    live = tmp_path / ".v.npy.zz9z9zz9.fastinit-part"
-    others = [".w.npy.abc.fastinit-part", "w.npy.abcd_123.fastinit-part", ".w.npy.ABCD1234.fastinit-part",
-              ".w.npy.abcd1234.fastinit-part.bak", "w.npy"]
+    tag = host_tag()
+    other = "0" * 8 if tag != "0" * 8 else "1" * 8
+    stale = tmp_path / f".w.npy.{tag}.abcd_123.fastinit-part"
+    live = tmp_path / f".v.npy.{tag}.zz9z9zz9.fastinit-part"
+    others = [f".w.npy.{other}.abcd1234.fastinit-part",      # another machine's: its lock may not show
+              ".w.npy.abcd1234.fastinit-part",               # an older fastinit's (it took no lock)
+              f".w.npy.{tag}.abc.fastinit-part", f"w.npy.{tag}.abcd_123.fastinit-part",
+              f".w.npy.{tag}.ABCD1234.fastinit-part", f".w.npy.{tag}.abcd1234.fastinit-part.bak", "w.npy"]
     for path in [stale, live] + [tmp_path / name for name in others]:
         path.write_bytes(b"x" * 10)
-    (tmp_path / ".l.npy.linklink.fastinit-part").symlink_to(tmp_path / "w.npy")
-    (tmp_path / ".d.npy.dirdirdi.fastinit-part").mkdir()
+    specials = [f".l.npy.{tag}.linklink.fastinit-part", f".d.npy.{tag}.dirdirdi.fastinit-part"]
+    (tmp_path / specials[0]).symlink_to(tmp_path / "w.npy")
+    (tmp_path / specials[1]).mkdir()
     holder = os.open(live, os.O_RDWR)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)                   # as a live writer holds it
@@ -404,8 +412,7 @@ def test_remove_stale_parts_takes_only_unlocked_files_named_like_ours(tmp_path):
         os.close(holder)
     assert remove_stale_parts(tmp_path, keep=live.name) == []
     assert remove_stale_parts(tmp_path) == [(live.name, 10)]
-    assert sorted(os.listdir(tmp_path)) == sorted(others + [".l.npy.linklink.fastinit-part",
-                                                            ".d.npy.dirdirdi.fastinit-part"])
+    assert sorted(os.listdir(tmp_path)) == sorted(others + specials)
 
 
 # ---------------------------------------------------------------------------

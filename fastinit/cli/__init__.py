@@ -38,13 +38,15 @@ say is below.
     valid UTF-8 (bytes that are not, from the command line, are refused).
 
     The data goes to a hidden temporary file in the target's directory
-    (``.NAME.XXXXXXXX.fastinit-part``), which is fsync'ed and renamed over
-    the target at the end.  On Ctrl-C, SIGTERM, SIGHUP or any error the
-    temporary file is removed and the target is left as it was.  The
+    (``.NAME.HOST.XXXXXXXX.fastinit-part``, HOST 8 hex digits from the
+    machine's name), which is fsync'ed and renamed over the target at the
+    end.  On Ctrl-C, SIGTERM, SIGHUP or any error the temporary file is
+    removed and the target is left as it was.  The
     writer holds an exclusive ``flock`` on it meanwhile; a write that was
     killed outright (``kill -9``, a crash) cannot clean up, so the next
-    write into that directory removes such files that no live process holds
-    (one line on stderr says which; a live write's file is never touched).
+    write into that directory removes such files of this machine that no
+    live process holds (one line on stderr says which; a live write's file,
+    and another machine's, are never touched).
 
     A JSON spec may not give a key twice in one object (JSON parsers
     usually keep the last; TOML refuses it too).
@@ -97,6 +99,7 @@ The package, one job per module:
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import signal
 import sys
@@ -113,7 +116,7 @@ from fastinit.cli.inspect_command import command_inspect
 from fastinit.cli.schemes import DTYPE_NAMES, WHOLE_MATRIX_MAX_ELEMENTS, parse_shape, scheme_table
 
 # main, and the names earlier versions had here (fastinit.cli.X), which the tests use.
-__all__ = ["main", "build_parser", "CHUNK_BYTES", "background_writes_pay_off", "contiguous_blocks",
+__all__ = ["main", "safe_stdout", "build_parser", "CHUNK_BYTES", "background_writes_pay_off", "contiguous_blocks",
            "parse_shape", "region_extents", "scheme_table"]
 
 PROG = "fastinit"
@@ -266,6 +269,31 @@ def build_parser() -> ArgumentParser:
 def report_error(message: str) -> None:
     sys.stderr.write(f"{PROG}: error: {' '.join(str(message).split())}\n")
     sys.stderr.flush()
+
+
+def _escape_unencodable(exc: UnicodeEncodeError):
+    """Codec error handler: a byte Python kept as a lone surrogate -> ``\\xff``, else ``\\uXXXX``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+                   for c in text), exc.end
+
+
+def safe_stdout() -> None:
+    """For the fastinit process (its entry points call this, not :func:`main`): print file
+    names that are not UTF-8 as ``\\xff`` instead of failing after the work is done.
+
+    Under a UTF-8 locale Python's stdout is strict, so printing a path with an
+    undecodable byte (kept by Python as a lone surrogate) raises
+    UnicodeEncodeError; under the C locale it already writes the byte back.
+    """
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        codecs.register_error("fastinit-escape", _escape_unencodable)
+        try:
+            sys.stdout.reconfigure(errors="fastinit-escape")
+        except (ValueError, OSError):
+            pass
 
 
 def interrupted_message(signum: int, args) -> str:

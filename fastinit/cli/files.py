@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import math
@@ -150,8 +151,24 @@ def _current_umask() -> int:
     return mask
 
 
-# A temporary file: ".NAME.XXXXXXXX.fastinit-part" (tempfile.mkstemp's 8 random characters).
-TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+def host_tag() -> str:
+    """8 hex digits naming this machine (a hash of its host name) in temporary file names.
+
+    Only files tagged with our own host are ever removed as stale: on a file
+    system shared between machines, locks may be local to each machine (NFS
+    ``nolock``, Lustre ``localflock``), so another machine's live write could
+    look unlocked from here.
+    """
+    try:
+        node = os.uname().nodename
+    except AttributeError:
+        node = ""
+    return hashlib.blake2b(node.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+
+
+def temp_name_pattern(tag: str) -> re.Pattern:
+    """Our temporary files: ``.NAME.TAG.XXXXXXXX.fastinit-part`` (mkstemp's 8 random characters)."""
+    return re.compile(r"\..+\." + re.escape(tag) + r"\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
 
 
 def _lock(fd: int) -> bool:
@@ -185,7 +202,9 @@ def remove_stale_parts(directory: Path, keep: str = "") -> list:
     lock when the process dies, however it dies.  So a file named like ours
     that can be locked has no live writer, and is removed while we hold its
     lock.  A file we cannot open or lock (another user's, a live writer's, a
-    file system without locks) is left alone.  ``keep`` is our own file's name.
+    file system without locks), another machine's (see :func:`host_tag`) or
+    one of an older fastinit (no tag: it did not lock) is left alone.
+    ``keep`` is our own file's name.
 
     Returns
     -------
@@ -195,12 +214,13 @@ def remove_stale_parts(directory: Path, keep: str = "") -> list:
     if fcntl is None:
         return []
     removed = []
+    ours = temp_name_pattern(host_tag())
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return []
     for entry in entries:
-        if entry.name == keep or not TEMP_NAME.fullmatch(entry.name):
+        if entry.name == keep or not ours.fullmatch(entry.name):
             continue
         path = os.path.join(directory, entry.name)
         try:
@@ -242,7 +262,8 @@ class AtomicFile:
         try:
             for _ in range(100):
                 fd, temp_path = tempfile.mkstemp(
-                    prefix=f".{self.target.name}.", suffix=TEMP_SUFFIX, dir=self.target.parent)
+                    prefix=f".{self.target.name}.{host_tag()}.", suffix=TEMP_SUFFIX,
+                    dir=self.target.parent)
                 if not locks:
                     break
                 try:
@@ -479,9 +500,9 @@ def report_removed_parts(directory: Path, removed: list) -> None:
     """One stderr line naming the leftovers of killed writes that were just removed."""
     names = ", ".join(f"{name!r} ({format_bytes(size)})" for name, size in removed[:3])
     more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
-    plural = "s" if len(removed) > 1 else ""
-    sys.stderr.write(f"fastinit: removed {len(removed)} stale temporary file{plural} of an interrupted "
-                     f"write from {str(directory)!r}: {names}{more}\n")
+    what = "file of a killed write" if len(removed) == 1 else "files of killed writes"
+    sys.stderr.write(f"fastinit: removed {len(removed)} stale temporary {what} from "
+                     f"{str(directory)!r}: {names}{more}\n")
     sys.stderr.flush()
 
 
