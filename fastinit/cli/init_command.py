@@ -86,9 +86,9 @@ class TensorJob:
             )
         try:
             with warnings.catch_warnings():
-                # The API warns that filling a zero-element array is a no-op; an empty file is
-                # what was asked for.
-                warnings.simplefilter("ignore", UserWarning)
+                # The API warns that filling a zero-element array is a no-op (as torch does);
+                # here an empty file is what was asked for.
+                warnings.filterwarnings("ignore", "Initializing zero-element", UserWarning)
                 if self.size == 0:                 # nothing to generate: check the whole call
                     self.scheme.function(self.shape, dtype=self.dtype, **self.keywords())
                 elif self.scheme.whole_matrix:
