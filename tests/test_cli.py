@@ -254,7 +254,8 @@ def test_existing_target_is_kept_without_force_and_replaced_with_it(tmp_path):
 BAD_INPUT = [
     (["init", "gaussian", "10x10", "-o", "w.npy"], 2, ["unknown scheme 'gaussian'", "he_normal", "trunc_normal"]),
     (["init", "normal", "10xx10", "-o", "w.npy"], 2, ["malformed shape '10xx10'", "100000x1024"]),
-    (["init", "normal", "10x0", "-o", "w.npy"], 2, ["zero dimension"]),
+    (["init", "normal", "10x-1", "-o", "w.npy"], 2, ["malformed shape '10x-1'", "non-negative"]),
+    (["init", "normal", "10x" + "1" * 30, "-o", "w.npy"], 2, ["more than 20 digits"]),
     (["init", "normal", "10x10", "--dtype", "int8", "-o", "w.npy"], 2, ["int8", "float32", "bfloat16"]),
     (["init", "normal", "10x10", "--param", "sdt=1", "-o", "w.npy"], 2, ["unknown parameter 'sdt'", "mean, std"]),
     (["init", "normal", "10x10", "--param", "std", "-o", "w.npy"], 2, ["NAME=VALUE"]),

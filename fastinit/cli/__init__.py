@@ -31,10 +31,25 @@ say is below.
     when it is a terminal; the summary line gives the rate end to end and
     for generating the values alone.
 
+    Options may come anywhere, also between SCHEME and SHAPE.  A SHAPE
+    with a zero dimension (``100x0``) writes a valid empty array, as the
+    Python API does.  A number too large for a float64 (``--param
+    std=1e400``) is a usage error, not inf.  Tensor and stream names must be
+    valid UTF-8 (bytes that are not, from the command line, are refused).
+
     The data goes to a hidden temporary file in the target's directory
-    (``.NAME.XXXXXXXX.fastinit-part``), which is fsync'ed and renamed over
-    the target at the end.  On Ctrl-C, SIGTERM, SIGHUP or any error the
-    temporary file is removed and the target is left as it was.
+    (``.NAME.HOST.XXXXXXXX.fastinit-part``, HOST 8 hex digits from the
+    machine's name), which is fsync'ed and renamed over the target at the
+    end.  On Ctrl-C, SIGTERM, SIGHUP or any error the temporary file is
+    removed and the target is left as it was.  The
+    writer holds an exclusive ``flock`` on it meanwhile; a write that was
+    killed outright (``kill -9``, a crash) cannot clean up, so the next
+    write into that directory removes such files of this machine that no
+    live process holds (one line on stderr says which; a live write's file,
+    and another machine's, are never touched).
+
+    A JSON spec may not give a key twice in one object (JSON parsers
+    usually keep the last; TOML refuses it too).
 
     A spec file may also be TOML::
 
@@ -59,7 +74,10 @@ traceback.  Exit status: 0 success; 2 usage errors (the command line or
 spec is invalid whatever the state of the system: unknown scheme, bad shape,
 dtype or parameter); 1 runtime errors (missing or unwritable directory,
 existing target without ``--force``, missing input file, disk full, any
-other OSError); 130 interrupted by SIGINT (143 SIGTERM, 129 SIGHUP).
+other OSError, a damaged input file); 130 interrupted by SIGINT (143
+SIGTERM, 129 SIGHUP), wherever the signal lands: the console script
+(``_fastinit_entry``, outside this package) catches them before the
+imports run, and :func:`main` for the rest of the run.
 
 The package, one job per module:
 
@@ -81,6 +99,7 @@ The package, one job per module:
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import signal
 import sys
@@ -89,15 +108,15 @@ import textwrap
 import fastinit as fi
 from fastinit.cli.bench import BENCH_SCHEMES, command_bench
 from fastinit.cli.errors import CLIError, Interrupted, UsageError, os_error_text
-from fastinit.cli.files import (CHUNK_BYTES, MIB, background_writes_pay_off, contiguous_blocks,
-                                region_extents)
+from fastinit.cli.files import (CHUNK_BYTES, MIB, SignalsToExceptions, background_writes_pay_off,
+                                contiguous_blocks, region_extents)
 from fastinit.cli.info_command import command_info
 from fastinit.cli.init_command import command_init
 from fastinit.cli.inspect_command import command_inspect
 from fastinit.cli.schemes import DTYPE_NAMES, WHOLE_MATRIX_MAX_ELEMENTS, parse_shape, scheme_table
 
 # main, and the names earlier versions had here (fastinit.cli.X), which the tests use.
-__all__ = ["main", "build_parser", "CHUNK_BYTES", "background_writes_pay_off", "contiguous_blocks",
+__all__ = ["main", "safe_stdout", "build_parser", "CHUNK_BYTES", "background_writes_pay_off", "contiguous_blocks",
            "parse_shape", "region_extents", "scheme_table"]
 
 PROG = "fastinit"
@@ -108,6 +127,29 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class IntermixedArgumentParser(ArgumentParser):
+    """A command's parser: its options may come anywhere, even between positionals.
+
+    Plain argparse takes the positionals in one run: in ``init he_normal -o
+    b.npy 10x10`` it gives SCHEME and SHAPE (``nargs='?'``) their values at
+    ``he_normal`` and then finds ``10x10`` unrecognized.  Intermixed parsing
+    takes the options first, then the positionals.  The subparsers action
+    calls ``parse_known_args``, which is routed here; argparse's intermixed
+    parser calls it again itself (Python < 3.12), hence the guard.
+    """
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._intermixing:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def scheme_epilog() -> str:
@@ -147,7 +189,8 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--version", action="version",
                         version=f"fastinit {fi.__version__} (stream v{fi.STREAM_VERSION})")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     parser_class=IntermixedArgumentParser)
 
     init = commands.add_parser(
         "init", help="write an initialized array (or a spec's tensors) to a file",
@@ -228,23 +271,64 @@ def report_error(message: str) -> None:
     sys.stderr.flush()
 
 
+def _escape_unencodable(exc: UnicodeEncodeError):
+    """Codec error handler: a byte Python kept as a lone surrogate -> ``\\xff``, else ``\\uXXXX``."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+                   for c in text), exc.end
+
+
+def safe_stdout() -> None:
+    """For the fastinit process (its entry points call this, not :func:`main`): print file
+    names that are not UTF-8 as ``\\xff`` instead of failing after the work is done.
+
+    Under a UTF-8 locale Python's stdout is strict, so printing a path with an
+    undecodable byte (kept by Python as a lone surrogate) raises
+    UnicodeEncodeError; under the C locale it already writes the byte back.
+    """
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        codecs.register_error("fastinit-escape", _escape_unencodable)
+        try:
+            sys.stdout.reconfigure(errors="fastinit-escape")
+        except (ValueError, OSError):
+            pass
+
+
+def interrupted_message(signum: int, args) -> str:
+    """What an interrupt left: for init, whether the file was written."""
+    name = signal.Signals(signum).name
+    if getattr(args, "command", None) in (None, "init") and not getattr(args, "written", False):
+        return f"interrupted by {name}; nothing was written"
+    return f"interrupted by {name}"
+
+
 def main(argv=None) -> int:
-    """Run the command line; returns the exit status (see the module docstring)."""
-    parser = build_parser()
+    """Run the command line; returns the exit status (see the module docstring).
+
+    For the whole run, SIGINT, SIGTERM and SIGHUP raise
+    :class:`~fastinit.cli.errors.Interrupted` (restored on return), so each
+    gives one line and 130, 143 or 129 wherever it lands.  The console script
+    (:mod:`_fastinit_entry`) covers the imports before this function runs.
+    """
+    args = None
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return 0
-        return args.handler(args)
+        with SignalsToExceptions():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 0
+            return args.handler(args)
     except CLIError as exc:
         report_error(str(exc))
         return exc.exit_status
     except Interrupted as exc:
-        report_error(f"interrupted by {signal.Signals(exc.signum).name}; nothing was written")
+        report_error(interrupted_message(exc.signum, args))
         return exc.exit_status
-    except KeyboardInterrupt:
-        report_error("interrupted; nothing was written")
+    except KeyboardInterrupt:                  # main() run outside the main thread: no handlers
+        report_error(interrupted_message(signal.SIGINT, args))
         return 130
     except BrokenPipeError:                    # stdout closed early (e.g. piped into head)
         try:                                   # keep the interpreter's final flush quiet
@@ -264,4 +348,3 @@ def main(argv=None) -> int:
         report_error(f"internal error: {type(exc).__name__}: {exc} "
                      "(set FASTINIT_DEBUG=1 for a traceback)")
         return 1
-

@@ -326,10 +326,23 @@ def bench_plot(rows: list, path: Path, title: str) -> None:
     save_figure(plt, figure, path)
 
 
+def physical_memory() -> int:
+    """Bytes of physical memory, or 0 where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
 def command_bench(args) -> int:
     """``fastinit bench``: returns the exit status (0)."""
-    if args.size_mib <= 0:
-        raise UsageError(f"--size-mib must be > 0; got {args.size_mib:g}")
+    if not (math.isfinite(args.size_mib) and args.size_mib > 0):   # nan fails every comparison
+        raise UsageError(f"--size-mib must be a finite number of MiB > 0 (e.g. 256); "
+                         f"got {args.size_mib:g}")
+    memory = physical_memory()
+    if memory and args.size_mib * MIB > memory:
+        raise UsageError(f"--size-mib {args.size_mib:g} is more than this machine's memory "
+                         f"({memory // MIB:,} MiB)")
     if args.repeat < 1:
         raise UsageError(f"--repeat must be >= 1; got {args.repeat}")
     threads = args.threads if args.threads is not None else (os.cpu_count() or 1)

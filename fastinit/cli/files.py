@@ -15,11 +15,15 @@
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import io
 import json
 import math
 import os
+import re
 import signal
+import stat
 import struct
 import sys
 import tempfile
@@ -30,12 +34,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional
 
+try:
+    import fcntl
+except ImportError:                            # not POSIX: no locks, so no stale-file cleanup
+    fcntl = None
+
 import numpy as np
 
 from fastinit._validate import as_dtype
 from fastinit.cli.errors import Interrupted, RuntimeFailure, UsageError, os_error_text
 from fastinit.cli.progress import Progress, format_bytes
-from fastinit.cli.schemes import dtype_name
+from fastinit.cli.schemes import abbreviate as abbreviate_text
+from fastinit.cli.schemes import dtype_name, format_shape
 
 if TYPE_CHECKING:
     from fastinit.cli.init_command import TensorJob
@@ -54,6 +64,7 @@ SAFETENSORS_READ_DTYPES = {
 OUTPUT_SUFFIXES = (".npy", ".safetensors")
 TEMP_SUFFIX = ".fastinit-part"
 INSPECT_CHUNK_ELEMENTS = 1 << 22       # reading: values per chunk
+SAFETENSORS_MAX_HEADER = 100 * MIB     # as the safetensors library: a longer header is refused
 
 
 # ---------------------------------------------------------------------------
@@ -140,12 +151,103 @@ def _current_umask() -> int:
     return mask
 
 
+def host_tag() -> str:
+    """8 hex digits naming this machine (a hash of its host name) in temporary file names.
+
+    Only files tagged with our own host are ever removed as stale: on a file
+    system shared between machines, locks may be local to each machine (NFS
+    ``nolock``, Lustre ``localflock``), so another machine's live write could
+    look unlocked from here.
+    """
+    try:
+        node = os.uname().nodename
+    except AttributeError:
+        node = ""
+    return hashlib.blake2b(node.encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+
+
+def temp_name_pattern(tag: str) -> re.Pattern:
+    """Our temporary files: ``.NAME.TAG.XXXXXXXX.fastinit-part`` (mkstemp's 8 random characters)."""
+    return re.compile(r"\..+\." + re.escape(tag) + r"\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+
+
+def _lock(fd: int) -> bool:
+    """Take an exclusive flock on ``fd`` without waiting; False if another process holds one.
+
+    Raises OSError when the file system has no locks (then nothing is ever
+    treated as stale there).
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _same_file(fd: int, path: str) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        named = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def remove_stale_parts(directory: Path, keep: str = "") -> list:
+    """Remove the temporary files of writes that died (``kill -9``, a crash, a power cut).
+
+    A writer holds an exclusive ``flock`` on its temporary file from just after
+    creating it until it is renamed into place or removed; the kernel drops the
+    lock when the process dies, however it dies.  So a file named like ours
+    that can be locked has no live writer, and is removed while we hold its
+    lock.  A file we cannot open or lock (another user's, a live writer's, a
+    file system without locks), another machine's (see :func:`host_tag`) or
+    one of an older fastinit (no tag: it did not lock) is left alone.
+    ``keep`` is our own file's name.
+
+    Returns
+    -------
+    list of (str, int)
+        The names removed and their sizes in bytes.
+    """
+    if fcntl is None:
+        return []
+    removed = []
+    ours = temp_name_pattern(host_tag())
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in entries:
+        if entry.name == keep or not ours.fullmatch(entry.name):
+            continue
+        path = os.path.join(directory, entry.name)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and _lock(fd) and _same_file(fd, path):
+                os.unlink(path)
+                removed.append((entry.name, info.st_size))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)                       # releases the lock
+    return removed
+
+
 class AtomicFile:
     """A hidden temporary file next to ``target`` that becomes ``target`` once complete.
 
     Until then the target is untouched; :meth:`discard` (called for any
     exception, including Ctrl-C) removes the temporary file.  Committing is
     :meth:`sync` (fsync, the slow part) and then :meth:`publish` (rename).
+    The file stays open, under an exclusive ``flock``, until it is published
+    or discarded: that lock is how :func:`remove_stale_parts` (run by
+    :meth:`open`) tells a live write from the leftovers of a killed one.
     """
 
     def __init__(self, target: Path, force: bool):
@@ -153,15 +255,36 @@ class AtomicFile:
         self.force = force
         self.fd: Optional[int] = None
         self.temp_path: Optional[str] = None
+        self.removed_stale: list = []
 
     def open(self) -> int:
+        locks = fcntl is not None
         try:
-            self.fd, self.temp_path = tempfile.mkstemp(
-                prefix=f".{self.target.name}.", suffix=TEMP_SUFFIX, dir=self.target.parent)
+            for _ in range(100):
+                fd, temp_path = tempfile.mkstemp(
+                    prefix=f".{self.target.name}.{host_tag()}.", suffix=TEMP_SUFFIX,
+                    dir=self.target.parent)
+                if not locks:
+                    break
+                try:
+                    locked = _lock(fd)
+                except OSError:                  # no locks on this file system: no cleanup either
+                    locks = False
+                    break
+                # Another fastinit may have found the new file unlocked and removed it (or hold
+                # it to do so) in the moment before the lock: then take another name.
+                if locked and _same_file(fd, temp_path):
+                    break
+                os.close(fd)
+            else:
+                raise OSError(errno.EEXIST, "no temporary file could be created and locked")
+            self.fd, self.temp_path = fd, temp_path
             os.fchmod(self.fd, 0o666 & ~_current_umask())
         except OSError as exc:
             raise RuntimeFailure(f"cannot create a file in {str(self.target.parent)!r}: "
                                  f"{os_error_text(exc)}") from None
+        if locks:
+            self.removed_stale = remove_stale_parts(self.target.parent, os.path.basename(self.temp_path))
         return self.fd
 
     def write(self, data) -> None:
@@ -172,10 +295,8 @@ class AtomicFile:
             view = view[written:]
 
     def sync(self) -> None:
-        """Flush the data to the disk and close the file."""
+        """Flush the data to the disk (the file stays open, and locked, until published)."""
         os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = None
 
     def publish(self) -> None:
         """Move the synced file into place (refusing to replace a target that appeared meanwhile)."""
@@ -195,6 +316,8 @@ class AtomicFile:
             else:
                 os.unlink(self.temp_path)
         self.temp_path = None
+        os.close(self.fd)
+        self.fd = None
         try:
             directory = os.open(self.target.parent, os.O_RDONLY)
         except OSError:
@@ -207,18 +330,19 @@ class AtomicFile:
             os.close(directory)
 
     def discard(self) -> None:
-        if self.fd is not None:
-            try:
-                os.close(self.fd)
-            except OSError:
-                pass
-            self.fd = None
+        """Remove the temporary file (while still holding its lock), then close it."""
         if self.temp_path is not None:
             try:
                 os.unlink(self.temp_path)
             except FileNotFoundError:
                 pass
             self.temp_path = None
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = None
 
 
 class SignalsToExceptions:
@@ -348,6 +472,8 @@ def write_tensor(job: TensorJob, writer: ChunkWriter) -> float:
 
     Returns the seconds spent generating (not writing).
     """
+    if job.size == 0:                       # an empty array: the header says it all
+        return 0.0
     if job.scheme.whole_matrix:
         start = time.perf_counter()
         data = job.compute_whole().reshape(-1).view(np.uint8)
@@ -370,6 +496,16 @@ def write_tensor(job: TensorJob, writer: ChunkWriter) -> float:
     return generating
 
 
+def report_removed_parts(directory: Path, removed: list) -> None:
+    """One stderr line naming the leftovers of killed writes that were just removed."""
+    names = ", ".join(f"{name!r} ({format_bytes(size)})" for name, size in removed[:3])
+    more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
+    what = "file of a killed write" if len(removed) == 1 else "files of killed writes"
+    sys.stderr.write(f"fastinit: removed {len(removed)} stale temporary {what} from "
+                     f"{str(directory)!r}: {names}{more}\n")
+    sys.stderr.flush()
+
+
 def write_file(path: Path, header: bytes, jobs: list, force: bool, quiet: bool) -> tuple:
     """Write ``header`` and then every job's data to ``path`` safely.
 
@@ -389,6 +525,8 @@ def write_file(path: Path, header: bytes, jobs: list, force: bool, quiet: bool) 
         writer = None
         try:
             output.open()
+            if output.removed_stale and not quiet:
+                report_removed_parts(path.parent, output.removed_stale)
             output.write(header)
             progress.advance(len(header))
             writer = ChunkWriter(output, progress)
@@ -433,12 +571,34 @@ class StoredTensor:
         return math.prod(self.shape)
 
 
-def read_npy_tensor(path: Path, handle) -> StoredTensor:
-    version = np.lib.format.read_magic(handle)
-    if version == (1, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
-    else:
-        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
+class BadFile(ValueError):
+    """A weight file whose header is malformed (raised by the readers below)."""
+
+
+def _check_extent(path: Path, tensor: StoredTensor, file_size: int, what: str) -> None:
+    end = tensor.offset + tensor.size * tensor.dtype.itemsize
+    if end > file_size:
+        raise BadFile(f"{what} needs bytes {tensor.offset:,} to {end:,} but the file has "
+                      f"{file_size:,} (truncated?)")
+
+
+def read_npy_tensor(path: Path, handle, file_size: int) -> StoredTensor:
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise BadFile(f"unknown .npy format version {version[0]}.{version[1]}")
+    except BadFile:
+        raise
+    except (ValueError, SyntaxError, TypeError, KeyError, EOFError, OverflowError, MemoryError,
+            RecursionError, UnicodeDecodeError, struct.error) as exc:
+        raise BadFile(f"its .npy header cannot be read ({type(exc).__name__}: {exc})") from None
+    if any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape):
+        raise BadFile(f"its .npy header gives the shape {abbreviate_text(shape)}; dimensions "
+                      "must be non-negative integers")
     note = ""
     if dtype.kind == "V" and dtype.itemsize == 2 and not dtype.fields:
         dtype, note = as_dtype("bfloat16"), " (stored as |V2 in .npy; read as bfloat16)"
@@ -446,44 +606,101 @@ def read_npy_tensor(path: Path, handle) -> StoredTensor:
         raise RuntimeFailure(f"{str(path)!r} holds dtype {dtype}, which inspect does not read")
     if fortran_order:
         note += " (Fortran order)"
-    return StoredTensor(path, "", dtype, tuple(shape), handle.tell(), note)
+    tensor = StoredTensor(path, "", dtype, tuple(shape), handle.tell(), note)
+    _check_extent(path, tensor, file_size, f"its {format_shape(tensor.shape)} {dtype} array")
+    return tensor
 
 
-def read_safetensors_tensors(path: Path, handle) -> list:
-    length = struct.unpack("<Q", handle.read(8))[0]
-    if length > 100 * MIB:
-        raise ValueError("header too large")
-    header = json.loads(handle.read(length).decode("utf-8"))
+def _safetensors_entry(path: Path, name: str, entry, base: int, file_size: int) -> StoredTensor:
+    """One tensor of a safetensors header, every field checked."""
+    label = f"tensor {abbreviate_text(name)}"
+    if not isinstance(entry, dict):
+        raise BadFile(f"{label} is not an object with dtype, shape and data_offsets")
+    missing = [key for key in ("dtype", "shape", "data_offsets") if key not in entry]
+    if missing:
+        raise BadFile(f"{label} has no {missing[0]!r}")
+    code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(code, str):
+        raise BadFile(f"{label} has dtype {abbreviate_text(code)}, not a dtype code")
+    if code not in SAFETENSORS_READ_DTYPES:
+        raise RuntimeFailure(f"tensor {name!r} of {str(path)!r} has dtype {abbreviate_text(code)}, "
+                             "which inspect does not read")
+    if (not isinstance(shape, list)
+            or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape)):
+        raise BadFile(f"{label} has shape {abbreviate_text(shape)}; dimensions must be "
+                      "non-negative integers")
+    if (not isinstance(offsets, list) or len(offsets) != 2
+            or any(isinstance(o, bool) or not isinstance(o, int) or o < 0 for o in offsets)):
+        raise BadFile(f"{label} has data_offsets {abbreviate_text(offsets)}; they must be two "
+                      "non-negative integers [begin, end]")
+    dtype = as_dtype("bfloat16") if code == "BF16" else np.dtype(SAFETENSORS_READ_DTYPES[code])
+    begin, end = offsets
+    nbytes = math.prod(shape) * dtype.itemsize
+    if end < begin or end - begin != nbytes:
+        raise BadFile(f"{label} has data_offsets [{begin:,}, {end:,}], which do not hold its "
+                      f"shape {abbreviate_text(shape)} of {code} ({nbytes:,} bytes)")
+    tensor = StoredTensor(path, name, dtype, tuple(shape), base + begin)
+    _check_extent(path, tensor, file_size, label)
+    return tensor
+
+
+def read_safetensors_tensors(path: Path, handle, file_size: int) -> list:
+    """The tensors of a safetensors file, the header checked as the format requires.
+
+    Raises NotSafetensors when the file does not even look like one, BadFile
+    when it does but its header is wrong.
+    """
+    prefix = handle.read(8)
+    if len(prefix) < 8:
+        raise NotSafetensors("it is shorter than 8 bytes")
+    length = struct.unpack("<Q", prefix)[0]
+    if length > min(SAFETENSORS_MAX_HEADER, file_size - 8):
+        raise NotSafetensors(f"its first 8 bytes give a safetensors header of {length:,} bytes, "
+                             f"and the file has {file_size:,}")
+    text = handle.read(length)
+    try:
+        header = json.loads(text.decode("utf-8"))
+    except RecursionError:
+        raise BadFile("its safetensors header is nested too deeply") from None
+    except (UnicodeDecodeError, ValueError):
+        raise NotSafetensors("its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise BadFile("its safetensors header is not a JSON object")
     base = 8 + length
-    tensors = []
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        code = entry["dtype"]
-        if code not in SAFETENSORS_READ_DTYPES:
-            raise RuntimeFailure(f"tensor {name!r} of {str(path)!r} has dtype {code}, which inspect "
-                                 "does not read")
-        dtype = as_dtype("bfloat16") if code == "BF16" else np.dtype(SAFETENSORS_READ_DTYPES[code])
-        begin, end = entry["data_offsets"]
-        shape = tuple(int(d) for d in entry["shape"])
-        if end - begin != math.prod(shape) * dtype.itemsize:
-            raise ValueError(f"tensor {name!r}: data_offsets do not match shape and dtype")
-        tensors.append(StoredTensor(path, name, dtype, shape, base + begin))
-    return sorted(tensors, key=lambda t: t.offset)
+    tensors = [_safetensors_entry(path, name, entry, base, file_size)
+               for name, entry in header.items() if name != "__metadata__"]
+    tensors.sort(key=lambda t: (t.offset, t.size * t.dtype.itemsize))
+    for before, after in zip(tensors, tensors[1:]):
+        if before.offset + before.size * before.dtype.itemsize > after.offset:
+            raise BadFile(f"the data of tensors {abbreviate_text(before.name)} and "
+                          f"{abbreviate_text(after.name)} overlap")
+    return tensors
+
+
+class NotSafetensors(ValueError):
+    """The file is not laid out as a safetensors file at all."""
 
 
 def read_tensors(path: Path) -> list:
-    """The tensors of a ``.npy`` or ``.safetensors`` file (recognized by content)."""
+    """The tensors of a ``.npy`` or ``.safetensors`` file (recognized by content).
+
+    A malformed header is a :class:`RuntimeFailure` naming the file and what is wrong.
+    """
     try:
         with open(path, "rb") as handle:
+            file_size = os.fstat(handle.fileno()).st_size
             magic = handle.read(6)
             handle.seek(0)
-            if magic == b"\x93NUMPY":
-                return [read_npy_tensor(path, handle)]
             try:
-                return read_safetensors_tensors(path, handle)
-            except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
-                raise RuntimeFailure(f"{str(path)!r} is neither a .npy nor a .safetensors file") from None
+                if magic == b"\x93NUMPY":
+                    return [read_npy_tensor(path, handle, file_size)]
+                return read_safetensors_tensors(path, handle, file_size)
+            except NotSafetensors as exc:
+                raise RuntimeFailure(f"{str(path)!r} is neither a .npy nor a .safetensors file "
+                                     f"({exc})") from None
+            except BadFile as exc:
+                kind = ".npy" if magic == b"\x93NUMPY" else ".safetensors"
+                raise RuntimeFailure(f"{str(path)!r} is not a valid {kind} file: {exc}") from None
     except OSError as exc:
         raise RuntimeFailure(f"cannot read {str(path)!r}: {os_error_text(exc)}") from None
 

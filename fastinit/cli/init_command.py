@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -21,10 +23,11 @@ from fastinit.cli.errors import RuntimeFailure, UsageError, os_error_text
 from fastinit.cli.files import (check_target, npy_header, output_format, safetensors_header,
                                 safetensors_layout, write_file)
 from fastinit.cli.progress import format_bytes
-from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, check_parameter_name,
-                                  check_required_parameters, dtype_name, format_shape, lookup_scheme,
-                                  parse_dtype, parse_integer, parse_parameter_value, parse_parameters,
-                                  parse_shape, parse_stream, set_threads)
+from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, abbreviate, check_number_range,
+                                  check_parameter_name, check_required_parameters, check_text,
+                                  dtype_name, format_shape, lookup_scheme, parse_dtype, parse_integer,
+                                  parse_parameter_value, parse_parameters, parse_shape, parse_stream,
+                                  set_threads)
 
 SPEC_TOP_KEYS = ("tensors", "seed", "dtype")
 SPEC_TENSOR_KEYS = ("scheme", "shape", "dtype", "stream", "params")
@@ -82,13 +85,19 @@ class TensorJob:
                 f"(e.g. normal, he_normal) or the Python API"
             )
         try:
-            if self.scheme.whole_matrix:
-                small = tuple(min(d, 2) for d in self.shape)
-                self.scheme.function(small, dtype=self.dtype, **self.keywords())
-            else:
-                one = np.empty((1,) * len(self.shape), dtype=self.dtype)
-                self.fill_region(one, tuple(slice(0, 1) for _ in self.shape))
-        except (TypeError, ValueError) as exc:
+            with warnings.catch_warnings():
+                # The API warns that filling a zero-element array is a no-op (as torch does);
+                # here an empty file is what was asked for.
+                warnings.filterwarnings("ignore", "Initializing zero-element", UserWarning)
+                if self.size == 0:                 # nothing to generate: check the whole call
+                    self.scheme.function(self.shape, dtype=self.dtype, **self.keywords())
+                elif self.scheme.whole_matrix:
+                    small = tuple(min(d, 2) for d in self.shape)
+                    self.scheme.function(small, dtype=self.dtype, **self.keywords())
+                else:
+                    one = np.empty((1,) * len(self.shape), dtype=self.dtype)
+                    self.fill_region(one, tuple(slice(0, 1) for _ in self.shape))
+        except (TypeError, ValueError, OverflowError) as exc:
             raise UsageError(f"{context}{self.scheme.name}: {exc}") from None
 
     def provenance(self) -> dict:
@@ -102,12 +111,55 @@ class TensorJob:
 # Spec files
 # ---------------------------------------------------------------------------
 
+# Deeper than any valid spec (top -> tensors -> tensor -> params -> value): refused early,
+# so that nothing later (repr, validation) recurses into a hostile file.
+SPEC_MAX_DEPTH = 32
+
+
+class DuplicateKey(ValueError):
+    """A JSON object that gives a key twice (json keeps only the last one)."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list) -> dict:
+    """``object_pairs_hook`` for json.loads: a key given twice is an error, at any level."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def _nesting_depth(data, limit: int) -> int:
+    """The depth of nested dicts/lists in ``data`` (iterative; stops once past ``limit``)."""
+    deepest = 0
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def load_spec(path: Path) -> dict:
-    """Read a JSON or TOML spec (chosen by the suffix; .toml is TOML, anything else JSON)."""
+    """Read a JSON or TOML spec (chosen by the suffix; .toml is TOML, anything else JSON).
+
+    A key given twice is an error in both (TOML says so itself; JSON would
+    silently keep the last), and so is nesting deeper than any spec needs.
+    """
+    where = f"spec {str(path)!r}"
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RuntimeFailure(f"cannot read spec {str(path)!r}: {os_error_text(exc)}") from None
+        raise RuntimeFailure(f"cannot read {where}: {os_error_text(exc)}") from None
     if path.suffix.lower() == ".toml":
         try:
             import tomllib
@@ -120,14 +172,25 @@ def load_spec(path: Path) -> dict:
         try:
             data = tomllib.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"spec {str(path)!r} is not valid TOML: {exc}") from None
+            raise UsageError(f"{where} is not valid TOML: {exc}") from None
+        except RecursionError:
+            raise UsageError(f"{where} is nested too deeply (a spec needs at most "
+                             f"{SPEC_MAX_DEPTH} levels)") from None
     else:
         try:
-            data = json.loads(raw.decode("utf-8"))
+            data = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_duplicate_keys)
+        except DuplicateKey as exc:
+            raise UsageError(f"{where} gives the key {abbreviate(exc.key)} twice in one object "
+                             "(JSON would keep only the last); give each key once") from None
+        except RecursionError:
+            raise UsageError(f"{where} is nested too deeply (a spec needs at most "
+                             f"{SPEC_MAX_DEPTH} levels)") from None
         except (UnicodeDecodeError, ValueError) as exc:
-            raise UsageError(f"spec {str(path)!r} is not valid JSON: {exc}") from None
+            raise UsageError(f"{where} is not valid JSON: {exc}") from None
+    if _nesting_depth(data, SPEC_MAX_DEPTH) > SPEC_MAX_DEPTH:
+        raise UsageError(f"{where} is nested too deeply (a spec needs at most {SPEC_MAX_DEPTH} levels)")
     if not isinstance(data, dict):
-        raise UsageError(f"spec {str(path)!r} must be a table/object of tensors")
+        raise UsageError(f"{where} must be a table/object of tensors")
     return data
 
 
@@ -148,13 +211,16 @@ def jobs_from_spec(data: dict, where: str, seed_option: Optional[int], dtype_opt
     if dtype_option is not None:
         default_dtype = dtype_option
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise UsageError(f"{where}: seed must be an integer; got {seed!r}")
+        raise UsageError(f"{where}: seed must be an integer; got {abbreviate(seed)}")
+    if not 0 <= seed < 1 << 64:
+        raise UsageError(f"{where}: seed must be in [0, 2**64); got {abbreviate(seed)}")
     if not isinstance(tensors, dict) or not tensors:
         raise UsageError(f"{where}: 'tensors' must map tensor names to tables with "
                          f"{', '.join(SPEC_TENSOR_KEYS)}")
     jobs = []
     for name, entry in tensors.items():
-        label = f"{where}: tensor {name!r}"
+        label = f"{where}: tensor {abbreviate(name)}"
+        check_text(name, f"{where}: tensor name")
         if name == "__metadata__" or not name:
             raise UsageError(f"{label}: this name is reserved in safetensors")
         if not isinstance(entry, dict):
@@ -173,7 +239,9 @@ def jobs_from_spec(data: dict, where: str, seed_option: Optional[int], dtype_opt
             dtype = parse_dtype(entry.get("dtype", default_dtype))
             stream = entry.get("stream", name)
             if isinstance(stream, bool) or not isinstance(stream, (int, str)):
-                raise UsageError(f"stream must be an integer or a name; got {stream!r}")
+                raise UsageError(f"stream must be an integer or a name; got {abbreviate(stream)}")
+            if isinstance(stream, str):
+                check_text(stream, "stream")
             params = spec_parameters(scheme, entry.get("params", {}))
         except UsageError as exc:
             raise UsageError(f"{label}: {exc}") from None
@@ -190,7 +258,7 @@ def spec_parameters(scheme: SchemeSpec, params) -> dict:
         parameter = check_parameter_name(scheme, name)
         if isinstance(value, str) and not isinstance(parameter.default, str):
             value = parse_parameter_value(scheme, parameter, value)
-        result[name] = value
+        result[name] = check_number_range(f"parameter {name} of {scheme.name}", value)
     return result
 
 
@@ -198,9 +266,29 @@ def spec_parameters(scheme: SchemeSpec, params) -> dict:
 # The command
 # ---------------------------------------------------------------------------
 
+def check_output_name(text: str) -> Path:
+    """``-o``: refuse a directory before anything else is said about the name."""
+    path = Path(text)
+    if path.is_dir():
+        raise RuntimeFailure(f"cannot write {text!r}: it is a directory; give a file name ending in "
+                             f".npy or .safetensors (e.g. {str(path / 'weights.npy')!r})")
+    if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        # Path() would drop the separator and write a file where the user named a directory.
+        raise UsageError(f"-o {text!r} ends in {text[-1]!r}, so it names a directory; give a file "
+                         "name ending in .npy or .safetensors")
+    return path
+
+
+def printable_path(path) -> str:
+    """``path`` for stdout: bytes that are not UTF-8 shown as ``\\xff`` rather than failing."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def command_init(args) -> int:
     """``fastinit init``: returns the exit status (0)."""
-    output_path = Path(args.output)
+    output_path = check_output_name(args.output)
+    if args.name is not None:
+        check_text(args.name, "--name")
     kind = output_format(output_path)
     if args.threads is not None:
         set_threads(args.threads)
@@ -246,6 +334,7 @@ def command_init(args) -> int:
         header = safetensors_header(jobs, {"format": "pt",
                                            "fastinit": json.dumps(provenance, separators=(",", ":"))})
     seconds, generating = write_file(output_path, header, jobs, args.force, args.quiet)
+    args.written = True                       # from here on, an interrupt leaves the file in place
 
     if not args.quiet:
         elements = sum(job.size for job in jobs)
@@ -257,7 +346,7 @@ def command_init(args) -> int:
         else:
             dtypes = sorted({dtype_name(job.dtype) for job in jobs})
             what = f"{len(jobs)} tensors, {elements:,} elements ({', '.join(dtypes)})"
-        print(f"wrote {output_path.resolve()}: {what}, {file_bytes:,} bytes "
+        print(f"wrote {printable_path(output_path.resolve())}: {what}, {file_bytes:,} bytes "
               f"({format_bytes(file_bytes)}) in {seconds:.3g} s: "
               f"{elements / max(seconds, 1e-9) / 1e9:.3g} G samples/s end to end, "
               f"{elements / max(generating, 1e-9) / 1e9:.3g} G samples/s generating "

@@ -177,7 +177,9 @@ def describe_tensor(tensor: StoredTensor, scheme: Optional[SchemeSpec], params: 
     if stats.finite != stats.count:
         print(f"  non-finite {stats.count - stats.finite:,} (left out of the statistics above)")
 
-    if len(tensor.shape) >= 2:
+    if tensor.size == 0:
+        print("  (an empty array: no values, so no statistics to compare)")
+    elif len(tensor.shape) >= 2:
         fan_in, fan_out = fi.compute_fans(tensor.shape)
         print(f"  fans     fan_in {fan_in:,}, fan_out {fan_out:,} (PyTorch layout (out, in, *kernel))")
         print("  std the common schemes give for this shape (their *_uniform twins have the same std):")
@@ -194,7 +196,7 @@ def describe_tensor(tensor: StoredTensor, scheme: Optional[SchemeSpec], params: 
             print(f"    {label:<{width}}  {std:<10.6g}  {formula}{mark}")
     else:
         print("  (fan-based schemes need at least 2 dimensions)")
-    if scheme is not None:
+    if scheme is not None and tensor.size:
         std, how = scheme_std_for(scheme, tensor.shape, params)
         if std is None:
             print(f"  {scheme.name}: std unknown for this shape (the matrix is too large to sample)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -121,11 +122,61 @@ def lookup_scheme(name: str) -> SchemeSpec:
     return table[name]
 
 
-def _parse_number(text: str):
+# The largest float64 is about 1.8e308: an integer literal of more digits than this overflows.
+_MAX_FLOAT_DIGITS = 309
+_INTEGER_LITERAL = re.compile(r"[+-]?\d+(?:_\d+)*")
+_NON_FINITE_WORDS = ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan")
+
+
+def abbreviate(value, limit: int = 40) -> str:
+    """``repr(value)`` (a str) or ``str(value)`` (anything else) for a message; longer than
+    ``limit`` characters, only its two ends and its length: a 400-digit literal stays readable."""
     try:
-        return int(text, 10)
-    except ValueError:
-        return float(text)
+        text = value if isinstance(value, str) else str(value)
+    except ValueError:                         # an int beyond Python's digit limit for str()
+        return "an integer of more than 4,300 digits"
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    short = f"{text[:limit // 2]}...{text[-8:]}"
+    return f"{short!r} ({len(text):,} characters)" if isinstance(value, str) else \
+        f"{short} ({len(text):,} characters)"
+
+
+def _parse_number(text: str):
+    """An int for an integer literal, else a float; ValueError if not a number.
+
+    A number too large for a float64 (a 400-digit integer, ``1e400``) is an
+    OverflowError: fill parameters become doubles, and Python's float() would
+    silently turn the float literal into inf (``inf``/``nan`` written out stay
+    allowed, for the library to judge).
+    """
+    body = text.strip()
+    if _INTEGER_LITERAL.fullmatch(body):
+        digits = len(body.lstrip("+-").replace("_", "").lstrip("0"))
+        if digits > _MAX_FLOAT_DIGITS:       # also beyond int()'s 4300-digit limit
+            raise OverflowError(text)
+        value = int(body, 10)
+        float(value)                           # OverflowError above ~1.8e308
+        return value
+    value = float(body)
+    if math.isinf(value) and body.lower() not in _NON_FINITE_WORDS:
+        raise OverflowError(text)
+    return value
+
+
+def _too_large(where: str, text) -> UsageError:
+    return UsageError(f"{where} expects a number a float64 can hold (magnitude at most about "
+                      f"1.8e308); got {abbreviate(text)}, which is too large")
+
+
+def check_number_range(where: str, value):
+    """Refuse a (JSON/TOML) integer too large for a float64, as the command line does."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            raise _too_large(where, value) from None
+    return value
 
 
 def _parse_bool(text: str) -> bool:
@@ -152,17 +203,22 @@ def parse_parameter_value(scheme: SchemeSpec, parameter: inspect.Parameter, text
         try:
             return _parse_bool(text)
         except ValueError:
-            raise UsageError(f"{where} expects true or false; got {text!r}") from None
+            raise UsageError(f"{where} expects true or false; got {abbreviate(text)}") from None
     if isinstance(default, (int, float)):
         try:
             return _parse_number(text)
+        except OverflowError:
+            raise _too_large(where, text) from None
         except ValueError:
-            raise UsageError(f"{where} expects a number (default {default!r}); got {text!r}") from None
+            raise UsageError(f"{where} expects a number (default {default!r}); "
+                             f"got {abbreviate(text)}") from None
     if isinstance(default, str):
         return text
     for convert in (_parse_number, _parse_bool):
         try:
             return convert(text)
+        except OverflowError:
+            raise _too_large(where, text) from None
         except ValueError:
             pass
     return text
@@ -187,7 +243,7 @@ def parse_parameters(scheme: SchemeSpec, items) -> dict:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise UsageError(f"--param expects NAME=VALUE (e.g. --param std=0.02); got {item!r}")
+            raise UsageError(f"--param expects NAME=VALUE (e.g. --param std=0.02); got {abbreviate(item)}")
         parameter = check_parameter_name(scheme, name)
         if name in params:
             raise UsageError(f"parameter {name!r} is given twice")
@@ -213,20 +269,21 @@ _SHAPE_SEPARATORS = re.compile(r"\s*[xX,]\s*")
 def parse_shape(text) -> tuple:
     """``"100000x1024"``, ``"100000,1024"``, ``"(100000, 1024)"``, ``[100000, 1024]`` -> a tuple.
 
-    Dimensions must be positive integers.
+    Dimensions must be non-negative integers; a zero dimension gives an empty
+    array (as in the Python API).
     """
-    example = "give positive integer dimensions separated by 'x' or ',', e.g. 100000x1024"
+    example = "give non-negative integer dimensions separated by 'x' or ',', e.g. 100000x1024"
     if isinstance(text, (list, tuple)):
         dims = []
         for d in text:
-            if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-                raise UsageError(f"malformed shape {list(text)!r}: {example}")
+            if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+                raise UsageError(f"malformed shape {abbreviate(list(text))}: {example}")
             dims.append(d)
         if not dims:
             raise UsageError(f"malformed shape {list(text)!r}: {example}")
         return tuple(dims)
     if not isinstance(text, str):
-        raise UsageError(f"malformed shape {text!r}: {example}")
+        raise UsageError(f"malformed shape {abbreviate(text)}: {example}")
     body = text.strip()
     if body[:1] + body[-1:] in ("()", "[]"):
         body = body[1:-1].strip()
@@ -234,11 +291,10 @@ def parse_shape(text) -> tuple:
     if len(parts) > 1 and parts[-1] == "" and "," in body:   # "1024," as in Python
         parts = parts[:-1]
     if not parts or not all(part.isascii() and part.isdigit() for part in parts):
-        raise UsageError(f"malformed shape {text!r}: {example}")
-    dims = tuple(int(part) for part in parts)
-    if 0 in dims:
-        raise UsageError(f"shape {text!r} has a zero dimension: {example}")
-    return dims
+        raise UsageError(f"malformed shape {abbreviate(text)}: {example}")
+    if any(len(part.lstrip("0")) > 20 for part in parts):      # > 2**64, and int()'s digit limit
+        raise UsageError(f"shape {abbreviate(text)} has a dimension of more than 20 digits")
+    return tuple(int(part) for part in parts)
 
 
 def format_shape(shape) -> str:
@@ -258,10 +314,12 @@ def dtype_name(dtype: np.dtype) -> str:
 def parse_integer(text: str, what: str) -> int:
     """A decimal or 0x-hexadecimal integer."""
     body = text.strip().replace("_", "")
+    if len(body) > 100:                       # no 400-digit literal in messages (nor int()'s limit)
+        raise UsageError(f"{what} must be an integer in [0, 2**64); got {abbreviate(text)}")
     try:
         return int(body, 16) if body.lower().startswith("0x") else int(body, 10)
     except ValueError:
-        raise UsageError(f"{what} must be an integer; got {text!r}") from None
+        raise UsageError(f"{what} must be an integer; got {abbreviate(text)}") from None
 
 
 def parse_stream(text: str):
@@ -271,13 +329,39 @@ def parse_stream(text: str):
         return parse_integer(body, "--stream")
     if not body:
         raise UsageError("--stream must be an integer or a non-empty name")
+    check_text(text, "--stream")
     return text
 
 
-def set_threads(threads: int) -> None:
+def check_text(text: str, what: str) -> str:
+    """Refuse text that is not valid Unicode (lone surrogates: bytes that were not UTF-8).
+
+    Python turns command-line bytes that are not UTF-8 into lone surrogates
+    (``\\udcff`` for byte 0xff), and a JSON spec may spell one (``"\\ud800"``).
+    Such a name cannot be written as UTF-8: a safetensors header holding one is
+    invalid JSON, and a stream name has no defined id.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        if 0xDC80 <= ord(bad) <= 0xDCFF:       # an undecodable byte from argv (surrogateescape)
+            culprit = f"the byte 0x{ord(bad) - 0xDC00:02x}, which is not UTF-8"
+        else:
+            culprit = f"a lone surrogate, U+{ord(bad):04X}"
+        shown = ascii(text) if len(text) <= 40 else ascii(text[:40]) + "..."
+        raise UsageError(f"{what} must be valid UTF-8 text; got {shown}, whose character "
+                         f"{exc.start} is {culprit}") from None
+    return text
+
+
+def set_threads(threads: int, option: str = "--threads") -> None:
     """``fastinit.set_num_threads(threads)``, a bad value reported as a usage error."""
+    limit = getattr(fi._config, "MAX_THREADS", 1 << 15)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= limit:
+        raise UsageError(f"{option} must be a whole number from 1 to {limit} (leave it out to "
+                         f"use every core); got {abbreviate(threads)}")
     try:
         fi.set_num_threads(threads)
     except (TypeError, ValueError) as exc:
-        raise UsageError(f"--threads: {exc}") from None
-
+        raise UsageError(f"{option}: {exc}") from None
