@@ -8,7 +8,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-cp -r "$repo/setup.py" "$repo/pyproject.toml" "$repo/fastinit" "$repo/src_c" "$repo/tests" "$work/"
+cp -r "$repo/setup.py" "$repo/pyproject.toml" "$repo/_fastinit_entry.py" "$repo/fastinit" "$repo/src_c" "$repo/tests" "$work/"
 rm -f "$work"/fastinit/*.so "$work"/fastinit/_core.c
 python -m pip install --quiet "Cython>=3.0" "setuptools>=64" wheel
 (cd "$work" && FASTINIT_SANITIZE=1 python setup.py -q build_ext --inplace >/dev/null 2>&1) \
