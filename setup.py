@@ -1,11 +1,13 @@
 """Build of the fastinit extension.
 
-Only src_c/kernels_avx2.c is compiled with AVX2/F16C flags; everything else
-targets the baseline ISA, and the kernel table is chosen at run time
-(src_c/dispatch.c), never with -march=native.  OpenMP is used when the
+Only the kernel tables listed in src_c/simd_sources.json (for x86-64:
+kernels_avx512.c, kernels_avx2.c) are compiled with instruction-set flags,
+each with its own; everything else targets the baseline ISA, and the kernel
+table is chosen at run time (src_c/dispatch.c), never with -march=native.  OpenMP is used when the
 compiler has it; otherwise the build still succeeds, serial, with a warning.
 """
 
+import json
 import os
 import platform
 import sys
@@ -17,11 +19,11 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SRC = "src_c"
-PORTABLE_SOURCES = ["kernels_generic.c", "dispatch.c", "fill.c", "parallel.c"]
-# Sources compiled with extra instruction-set flags, per architecture.
-SIMD_SOURCES = {
-    "x86_64": [("kernels_avx2.c", ["-mavx2", "-mf16c"])],
-}
+PORTABLE_SOURCES = ["kernels_generic.c", "cpu.c", "dispatch.c", "fill.c", "parallel.c"]
+# Sources compiled with extra instruction-set flags, per architecture: (file, flags).
+with open(os.path.join(SRC, "simd_sources.json")) as _f:
+    SIMD_SOURCES = {machine: [(e["source"], e["flags"]) for e in entries]
+                    for machine, entries in json.load(_f).items() if not machine.startswith("_")}
 COMMON_FLAGS = [
     "-O3",
     "-std=c11",
