@@ -85,7 +85,7 @@ extensions = [
         sources=["fastinit/_core.pyx"] + [os.path.join(SRC, s) for s in PORTABLE_SOURCES],
         include_dirs=[SRC, np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        depends=[os.path.join(SRC, f) for f in os.listdir(SRC) if f.endswith(".h")]
+        depends=[os.path.join(SRC, f) for f in os.listdir(SRC) if f.endswith((".h", ".json"))]
         + [os.path.join(SRC, s) for s, _ in SIMD_SOURCES.get(_machine(), [])],
     )
 ]
