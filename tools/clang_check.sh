@@ -87,5 +87,7 @@ for source in "${!table_of[@]}"; do
         -D"$macro" -c "$repo/tools/exhaustive_f32.c" -o "$work/exhaustive_$table.o"
 done
 
+compile "benchmarks/kernel_bench.c" "${base[@]}" -c "$repo/benchmarks/kernel_bench.c" -o "$work/kernel_bench.o"
+
 [[ $failed -eq 0 ]] && echo "clang -Wall -Werror: all clean" || echo "clang -Wall -Werror: FAILED"
 exit $failed
