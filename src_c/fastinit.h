@@ -8,6 +8,7 @@
  *   fi_scalar.h       scalar transforms, one Philox block at a time
  *   fi_run.h          the head/body/tail loop shared by every kernel
  *   kernels_generic.c portable kernel table (scalar C)
+ *   fi_avx512.h       AVX-512 maths (Philox, log, Box-Muller, inverse CDF) for kernels_avx512.c
  *   kernels_avx512.c  AVX-512 (F/BW/DQ/VL, optional BF16) kernel table (built with those flags only)
  *   kernels_avx2.c    AVX2/F16C kernel table (built with those flags only)
  *   cpu.c             what the CPU and OS can run (cpuid, xgetbv)

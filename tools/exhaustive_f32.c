@@ -12,7 +12,7 @@
  *      scrambled.
  * Built once per table (tools/exhaustive_f32.sh, with that table's flags
  * from src_c/simd_sources.json): -DFI_EXHAUSTIVE_AVX512 checks
- * kernels_avx512.c (log16xn, box_muller16x8), -DFI_EXHAUSTIVE_AVX2
+ * kernels_avx512.c (log16xn, box_muller16x8 of fi_avx512.h), -DFI_EXHAUSTIVE_AVX2
  * kernels_avx2.c (log8x4, box_muller8x4).  A CPU without the instruction set skips with a
  * message.  About 1.5 minutes per table on two cores.
  */
