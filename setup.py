@@ -1,13 +1,15 @@
 """Build of the fastinit extension.
 
-Only src_c/kernels_avx2.c is compiled with AVX2/F16C flags; everything else
-targets the baseline ISA, and the kernel table is chosen at run time
-(src_c/dispatch.c), never with -march=native.  On aarch64, src_c/kernels_neon.c
-is added with no extra flags (ASIMD is part of the aarch64 baseline).  OpenMP
-is used when the compiler has it; otherwise the build still succeeds, serial,
-with a warning.
+Only the kernel tables listed in src_c/simd_sources.json (for x86-64:
+kernels_avx512.c, kernels_avx2.c) are compiled with instruction-set flags,
+each with its own; everything else targets the baseline ISA, and the kernel
+table is chosen at run time (src_c/dispatch.c), never with -march=native.  On
+aarch64, kernels_neon.c needs no extra flags (ASIMD is part of the baseline).
+OpenMP is used when the compiler has it; otherwise the build still succeeds,
+serial, with a warning.
 """
 
+import json
 import os
 import platform
 import sys
@@ -19,12 +21,11 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 SRC = "src_c"
-PORTABLE_SOURCES = ["kernels_generic.c", "dispatch.c", "fill.c", "parallel.c"]
-# Sources compiled with extra instruction-set flags, per architecture.
-SIMD_SOURCES = {
-    "x86_64": [("kernels_avx2.c", ["-mavx2", "-mf16c"])],
-    "aarch64": [("kernels_neon.c", [])],
-}
+PORTABLE_SOURCES = ["kernels_generic.c", "cpu.c", "dispatch.c", "fill.c", "parallel.c"]
+# Sources compiled with extra instruction-set flags, per architecture: (file, flags).
+with open(os.path.join(SRC, "simd_sources.json")) as _f:
+    SIMD_SOURCES = {machine: [(e["source"], e["flags"]) for e in entries]
+                    for machine, entries in json.load(_f).items() if not machine.startswith("_")}
 COMMON_FLAGS = [
     "-O3",
     "-std=c11",
@@ -88,7 +89,7 @@ extensions = [
         sources=["fastinit/_core.pyx"] + [os.path.join(SRC, s) for s in PORTABLE_SOURCES],
         include_dirs=[SRC, np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        depends=[os.path.join(SRC, f) for f in os.listdir(SRC) if f.endswith(".h")]
+        depends=[os.path.join(SRC, f) for f in os.listdir(SRC) if f.endswith((".h", ".json"))]
         + [os.path.join(SRC, s) for s, _ in SIMD_SOURCES.get(_machine(), [])],
     )
 ]

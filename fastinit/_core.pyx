@@ -23,9 +23,16 @@ cdef extern from "fastinit.h":
         int ndim
         int64_t shape[64]
         int64_t items
-    int fi_cpu_supports_avx2()
+    int fi_kernel_table_count()
+    const char *fi_kernel_table_name(int index)
+    int fi_kernel_table_usable(int index)
+    const char *fi_kernel_table_requirement(int index)
     int fi_select_kernels(const char *name)
     const fi_kernel_table *fi_active_kernels()
+    int fi_active_kernel_source(int dist, int dtype)
+    void fi_allow_native_bf16(int allow)
+    int FI_NDIST
+    int FI_NDTYPE
     fi_fill_fn fi_lookup_kernel(int dist, int dtype)
     void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *values, int count)
     void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t itemsize,
@@ -113,8 +120,30 @@ def select_simd(str name):
     return fi_select_kernels(name.encode())
 
 
-def cpu_supports_avx2():
-    return bool(fi_cpu_supports_avx2())
+def kernel_tables():
+    """The registry of src_c/dispatch.c, best first: a list of
+    ``(name, usable on this CPU and build, what the table needs)``."""
+    return [(fi_kernel_table_name(i).decode(), bool(fi_kernel_table_usable(i)),
+             fi_kernel_table_requirement(i).decode())
+            for i in range(fi_kernel_table_count())]
+
+
+def kernel_sources():
+    """For the selected table: {(dist code, dtype code): name of the table
+    whose kernel serves that slot} for every slot some table provides."""
+    out = {}
+    for dist in range(FI_NDIST):
+        for kind in range(FI_NDTYPE):
+            index = fi_active_kernel_source(dist, kind)
+            if index >= 0:
+                out[(dist, kind)] = fi_kernel_table_name(index).decode()
+    return out
+
+
+def allow_native_bf16(bint allow):
+    """Test hook: False makes bfloat16 kernels round with integer steps even
+    where the CPU has a conversion instruction."""
+    fi_allow_native_bf16(allow)
 
 
 def openmp_enabled():

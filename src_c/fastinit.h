@@ -8,9 +8,12 @@
  *   fi_scalar.h       scalar transforms, one Philox block at a time
  *   fi_run.h          the head/body/tail loop shared by every kernel
  *   kernels_generic.c portable kernel table (scalar C)
- *   kernels_avx2.c    AVX2/FMA/F16C kernel table (built with those flags only)
+ *   fi_avx512.h       AVX-512 maths (Philox, log, Box-Muller, inverse CDF) for kernels_avx512.c
+ *   kernels_avx512.c  AVX-512 (F/BW/DQ/VL, optional BF16) kernel table (built with those flags only)
  *   kernels_neon.c    aarch64 NEON (ASIMD) kernel table (built on aarch64 only)
- *   dispatch.c        picks a kernel table once, by cpuid or FASTINIT_SIMD
+ *   kernels_avx2.c    AVX2/F16C kernel table (built with those flags only)
+ *   cpu.c             what the CPU and OS can run (cpuid, xgetbv)
+ *   dispatch.c        the ordered table registry; picks one, resolves empty slots per slot
  *   parallel.c/.h     the only place that talks to OpenMP
  *   fill.c            walks an N-d (strided, region) output in parallel
  */
@@ -80,23 +83,47 @@ void fi_constant_bf16(const fi_params *p, uint64_t first, size_t count, void *ds
     {[FI_F32] = fi_constant_f32, [FI_F64] = fi_constant_f64, [FI_F16] = fi_constant_f16, [FI_BF16] = fi_constant_bf16}
 #if defined(__x86_64__) || defined(_M_X64)
 #define FI_HAVE_AVX2_KERNELS 1
+#define FI_HAVE_AVX512_KERNELS 1
 extern const fi_kernel_table fi_kernels_avx2;
+extern const fi_kernel_table fi_kernels_avx512;
+void fi_avx512_allow_native_bf16(int allow);
 #endif
+/* Test hook: 0 makes every bfloat16 kernel round with integer steps even where
+ * the CPU has a conversion instruction (AVX512-BF16); 1 restores the default. */
+void fi_allow_native_bf16(int allow);
+/* aarch64: src_c/kernels_neon.c; Advanced SIMD is part of the baseline, so always usable. */
 #if defined(__aarch64__)
 #define FI_HAVE_NEON_KERNELS 1
-extern const fi_kernel_table fi_kernels_neon;   /* ASIMD is baseline on aarch64: always usable */
+extern const fi_kernel_table fi_kernels_neon;
 #endif
 
-/* dispatch.c */
-int fi_cpu_supports_avx2(void);                   /* AVX2 + FMA + F16C usable */
-int fi_select_kernels(const char *name);          /* "auto"|"avx2"|"generic": 0, -1 unknown, -2 unsupported */
+/* cpu.c: 1 when this CPU and OS can run the instruction set. */
+int fi_cpu_supports_avx2(void);          /* AVX2 + F16C, OS saves YMM state */
+int fi_cpu_supports_avx512(void);        /* F + BW + DQ + VL, OS saves opmask and ZMM state */
+int fi_cpu_supports_avx512_bf16(void);   /* ... plus AVX512_BF16 */
+int fi_cpu_supports_neon(void);          /* aarch64 Advanced SIMD */
+
+/*
+ * dispatch.c: the registry, an ordered list of kernel tables, best first.
+ * "auto" picks the first usable one.  A slot that the chosen table leaves
+ * NULL is served by the next usable table below it that has the slot; this
+ * is resolved once, when the table is selected, never at fill time.
+ */
+int fi_kernel_table_count(void);
+const char *fi_kernel_table_name(int index);
+int fi_kernel_table_usable(int index);
+const char *fi_kernel_table_requirement(int index);   /* what a table needs, for messages */
+/* "auto" or a registry name: 0 selected, -1 unknown name, -2 not usable on this CPU/build. */
+int fi_select_kernels(const char *name);
+/* The selected table with every slot resolved; its name is the selected entry's. */
 const fi_kernel_table *fi_active_kernels(void);
+/* Registry index of the table serving (dist, dtype) in the selection, -1 when none has it. */
+int fi_active_kernel_source(int dist, int dtype);
 
 /* A slot the active table leaves empty falls back to the portable kernel (same bits). */
 static inline fi_fill_fn fi_lookup_kernel(int dist, int dtype)
 {
-    fi_fill_fn fn = fi_active_kernels()->fill[dist][dtype];
-    return fn ? fn : fi_kernels_generic.fill[dist][dtype];
+    return fi_active_kernels()->fill[dist][dtype];   /* empty slots were resolved at selection */
 }
 
 /* fill.c: an output described as a (possibly strided) box of a logical array. */

@@ -16,10 +16,13 @@
  * NAME(p, first, count, dst): elements [first, first+count) of type T, EPB
  * per Philox block; UNIT(p, block, T *out) makes one block, BATCH(p, block,
  * T *out) makes NB consecutive blocks.  Before the batches, up to ALIGN_PEEL
- * single blocks are made until dst is 32-byte aligned (for streaming
- * stores); FINISH(p) runs at the end.
+ * single blocks are made until dst is ALIGN-byte aligned (for streaming
+ * stores; FI_DEFINE_FILL: 32 bytes); FINISH(p) runs at the end.
  */
 #define FI_DEFINE_FILL(NAME, T, EPB, UNIT, NB, BATCH, ALIGN_PEEL, FINISH)       \
+    FI_DEFINE_FILL_ALIGNED(NAME, T, EPB, UNIT, NB, BATCH, ALIGN_PEEL, 32, FINISH)
+
+#define FI_DEFINE_FILL_ALIGNED(NAME, T, EPB, UNIT, NB, BATCH, ALIGN_PEEL, ALIGN, FINISH) \
     static void NAME(const fi_params *p, uint64_t first, size_t count, void *dst_) \
     {                                                                           \
         T *dst = (T *)dst_;                                                     \
@@ -34,7 +37,7 @@
             count -= n;                                                         \
         }                                                                       \
         for (int peel = 0; peel < (ALIGN_PEEL) && count >= (size_t)(NB) * (EPB) \
-                           && ((uintptr_t)dst & 31u); peel++) {                 \
+                           && ((uintptr_t)dst & ((ALIGN) - 1u)); peel++) {      \
             UNIT(p, block++, dst);                                              \
             dst += (EPB);                                                       \
             count -= (EPB);                                                     \

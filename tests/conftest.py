@@ -1,8 +1,9 @@
 """Fixtures shared by the whole suite.
 
-* ``simd``: runs a test once per kernel path ("generic", and "avx2" where the
-  CPU and build have it), switching in-process through the private hook
-  ``fastinit._config._select_simd``.
+* ``simd``: runs a test once per kernel table of the registry in
+  src_c/dispatch.c (names from C); tables this CPU or build cannot run are
+  skipped with what they need.  It switches in-process through the private
+  hook ``fastinit._config._select_simd`` and checks that the switch happened.
 * An autouse fixture puts the process-wide state (thread count, SIMD path)
   back to the defaults after every test, so no test leaks into another.
 """
@@ -12,9 +13,12 @@ from __future__ import annotations
 import pytest
 
 import fastinit as fi
+from fastinit import _core
 from fastinit._config import _select_simd
 
-SIMD_PATHS = ("generic", "avx2")
+# (name, usable, what it needs), best first, from src_c/dispatch.c.
+SIMD_TABLES = _core.kernel_tables()
+SIMD_PATHS = tuple(name for name, _, _ in SIMD_TABLES)
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +32,10 @@ def _restore_global_state():
 def simd(request):
     """Select a kernel path for the duration of the test; yields its name."""
     name = request.param
-    if name not in fi.build_info()["simd_available"]:
-        pytest.skip(f"SIMD path {name!r} not available on this CPU/build")
+    usable, needs = next((u, r) for n, u, r in SIMD_TABLES if n == name)
+    if not usable:
+        pytest.skip(f"SIMD path {name!r} not available on this CPU/build: it needs {needs}")
+    assert name in fi.build_info()["simd_available"]
     _select_simd(name)
     assert fi.build_info()["simd"] == name
     yield name

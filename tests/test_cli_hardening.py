@@ -25,6 +25,7 @@ import pytest
 
 import fastinit as fi
 from fastinit import cli
+from fastinit._config import max_threads
 from fastinit._validate import as_dtype
 from fastinit.cli.files import TEMP_SUFFIX, host_tag, remove_stale_parts
 from test_cli import assert_bitwise_equal, assert_ok, assert_one_line_error, npy_bytes, run_cli
@@ -435,7 +436,7 @@ def test_options_may_come_between_and_before_the_positionals(tmp_path, main_in):
 @pytest.mark.parametrize("threads", ["0", "-2", "40000"])
 def test_threads_error_says_what_the_command_line_takes(tmp_path, main_in, command, threads):
     result = main_in(tmp_path, *command, "--threads", threads)
-    line = assert_short_error(result, 2, "--threads must be a whole number from 1 to 32768",
+    line = assert_short_error(result, 2, f"--threads must be a whole number from 1 to {max_threads()}",
                               "leave it out", f"got {threads}")
     assert "None" not in line
     assert os.listdir(tmp_path) == []

@@ -25,8 +25,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import fastinit as fi
-from fastinit import reference
-from fastinit import _core
+from fastinit import _core, reference
 from fastinit._config import _select_simd, max_threads
 from fastinit._cpus import cgroup_cpu_quota, usable_cpu_count
 
@@ -344,12 +343,16 @@ def test_affinity_caps_the_default_but_not_omp_num_threads():
 
 def test_build_info_contents():
     info = fi.build_info()
-    assert set(info) == {"version", "stream_version", "simd", "simd_available", "openmp",
-                         "num_threads", "cpu_count"}
+    assert set(info) == {"version", "stream_version", "simd", "simd_available", "simd_unavailable",
+                         "simd_fallbacks", "openmp", "num_threads", "cpu_count"}
     assert info["version"] == fi.__version__
     assert info["stream_version"] == fi.STREAM_VERSION == reference.STREAM_VERSION == 1
     assert info["simd_available"][0] == "generic"
-    assert set(info["simd_available"]) <= {"generic", "avx2"}
+    # Every table of the C registry is either available or listed with what it needs.
+    tables = _core.kernel_tables()
+    assert info["simd_available"] == [name for name, usable, _ in reversed(tables) if usable]
+    assert info["simd_unavailable"] == [f"{name} (needs {needs})" for name, usable, needs in tables
+                                        if not usable]
     assert info["simd"] in info["simd_available"]
     # "auto" picks the best available path.
     assert info["simd"] == info["simd_available"][-1]
@@ -389,17 +392,32 @@ def test_public_names():
 # ---------------------------------------------------------------------------
 
 
+def _choices_text():
+    """'auto, <every registry name>' and 'auto, <the usable ones>', as the errors print them."""
+    tables = _core.kernel_tables()
+    return (", ".join(["auto"] + [n for n, _, _ in tables]),
+            ", ".join(["auto"] + [n for n, usable, _ in tables if usable]))
+
+
 def test_select_simd_rejects_unknown_names():
-    with pytest.raises(ValueError, match="SIMD path must be one of auto, avx2, generic; got 'sse9'"):
+    every, usable = _choices_text()
+    assert every.startswith("auto, ") and every.endswith(", generic") and "avx2" in every
+    message = f"SIMD path must be one of {every} (usable here: {usable}); got 'sse9'"
+    with pytest.raises(ValueError) as excinfo:
         _select_simd("sse9")
+    assert str(excinfo.value) == message
     assert fi.build_info()["simd"] == fi.build_info()["simd_available"][-1]   # unchanged
 
 
-def test_select_simd_rejects_unavailable_avx2():
-    if "avx2" in fi.build_info()["simd_available"]:
-        pytest.skip("AVX2 is available here")
-    with pytest.raises(ValueError, match="not supported by this CPU or build"):
-        _select_simd("avx2")
+@pytest.mark.parametrize("name, usable, needs", _core.kernel_tables())
+def test_select_simd_rejects_unusable_tables(name, usable, needs):
+    if usable:
+        pytest.skip(f"{name} is usable here")
+    with pytest.raises(ValueError) as excinfo:
+        _select_simd(name)
+    assert str(excinfo.value) == (f"SIMD path {name!r} is not supported by this CPU or build "
+                                  f"(it needs {needs}); usable here: {_choices_text()[1]}")
+    assert fi.build_info()["simd"] == fi.build_info()["simd_available"][-1]   # unchanged
 
 
 _CHILD = """
@@ -440,6 +458,8 @@ def auto_digest():
     ("generic", "generic"),
     ("  GENERIC\n", "generic"),          # case and surrounding space are ignored
     ("avx2", "avx2"),
+    ("avx512", "avx512"),
+    ("AVX512", "avx512"),
     ("auto", None),                      # None: whatever auto picks here
     ("", None),
     (None, None),                        # variable unset
@@ -454,7 +474,7 @@ def test_fastinit_simd_environment_variable(value, expected, auto_digest):
     assert result["digest"] == auto_digest, "values depend on the SIMD path"
 
 
-@pytest.mark.parametrize("value", ["sse9", "avx512", "generic,avx2"])
+@pytest.mark.parametrize("value", ["sse9", "avx1024", "generic,avx2"])
 def test_invalid_fastinit_simd_warns_and_falls_back(value, auto_digest):
     result = _run_python(_CHILD, FASTINIT_SIMD=value)
     assert result["simd"] == fi.build_info()["simd_available"][-1]
@@ -462,12 +482,19 @@ def test_invalid_fastinit_simd_warns_and_falls_back(value, auto_digest):
     category, message = result["warnings"][0]
     assert category == "RuntimeWarning"
     assert "FASTINIT_SIMD" in message and repr(value) in message and "auto" in message
+    # The message lists every choice.
+    assert f"must be one of {_choices_text()[0]} (usable here: {_choices_text()[1]})" in message
     assert result["digest"] == auto_digest
 
 
-def test_fastinit_simd_avx2_unavailable_warns():
-    if "avx2" in fi.build_info()["simd_available"]:
-        pytest.skip("AVX2 is available here")
-    result = _run_python(_CHILD, FASTINIT_SIMD="avx2")
-    assert result["simd"] == "generic"
+@pytest.mark.parametrize("name, usable, needs", _core.kernel_tables())
+def test_fastinit_simd_unusable_table_warns(name, usable, needs, auto_digest):
+    if usable:
+        pytest.skip(f"{name} is usable here")
+    result = _run_python(_CHILD, FASTINIT_SIMD=name)
+    assert result["simd"] == fi.build_info()["simd_available"][-1]
     assert [c for c, _ in result["warnings"]] == ["RuntimeWarning"]
+    message = result["warnings"][0][1]
+    assert f"{name!r} is not supported" in message and needs in message
+    assert f"usable here: {_choices_text()[1]}" in message and "using 'auto'" in message
+    assert result["digest"] == auto_digest

@@ -9,7 +9,6 @@ import json
 import pathlib
 
 import numpy as np
-import pytest
 
 import fastinit as fi
 from fastinit import reference
@@ -25,15 +24,6 @@ def _bits(values):
 
 def test_stream_version_is_frozen():
     assert fi.STREAM_VERSION == GOLDEN["stream_version"] == reference.STREAM_VERSION == 1
-
-
-@pytest.fixture(params=["generic", "avx2"])
-def simd(request):
-    if request.param not in fi.build_info()["simd_available"]:
-        pytest.skip(f"{request.param} not available on this CPU")
-    fi._config._select_simd(request.param)
-    yield request.param
-    fi._config._select_simd("auto")
 
 
 def _kernel_values(case):

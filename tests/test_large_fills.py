@@ -9,15 +9,6 @@ from fastinit import reference
 STREAMING_BYTES = 32 << 20     # src_c/fill.c: outputs this large bypass the cache
 
 
-@pytest.fixture(params=["generic", "avx2"])
-def simd(request):
-    if request.param not in fi.build_info()["simd_available"]:
-        pytest.skip(f"{request.param} not available on this CPU")
-    fi._config._select_simd(request.param)
-    yield request.param
-    fi._config._select_simd("auto")
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 @pytest.mark.parametrize("dist", [fi.uniform, fi.normal])
 @pytest.mark.parametrize("offset", [0, 1, 3, 8])

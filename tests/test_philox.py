@@ -4,7 +4,7 @@
   and, where the counter is reachable, through the C kernels (``random_raw``).
 * The word -> (counter, key) mapping of stream v1, checked against explicit
   ``philox4x32`` calls rather than ``reference.raw_words``.
-* ``random_raw`` equals ``reference.raw_words`` on both SIMD paths at odd
+* ``random_raw`` equals ``reference.raw_words`` on every kernel table at odd
   starts and lengths, across the carry of the block counter from its low to
   its high 32-bit word, and at the very end of the 2**64-word stream.
 """

@@ -1,6 +1,6 @@
 """Bitwise parity of the C kernels with ``fastinit.reference``.
 
-For uniform and normal, every dtype and both SIMD paths, a 1-D region
+For uniform and normal, every dtype and every usable kernel table, a 1-D region
 ``[start, start + n)`` of a fill must equal ``reference.uniform_flat`` /
 ``reference.normal_flat`` bit for bit.  Starts are chosen to be unaligned
 to the 2-, 4-, 8-, 32- and 128-element boundaries of Philox blocks,

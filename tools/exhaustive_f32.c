@@ -1,22 +1,96 @@
 /*
- * Exhaustive bit-identity check of the AVX2 float32 normal transform against
- * the scalar definition in src_c/fi_scalar.h.
+ * Exhaustive bit-identity check of a SIMD table's float32 normal transform
+ * against the scalar definition in src_c/fi_scalar.h.
  *
- * Where kernels_avx2.c computes a step with different (cheaper) operations
+ * Where a kernel file computes a step with different (cheaper) operations
  * than the scalar code, random tests cannot prove that the bits agree: a
  * boundary case hit once in 2^23 inputs slips through.  This program tries
  * every input instead:
- *   1. log8x4 == fi_log_f32 for every finite float >= +0 (2^31 - 2^23 values);
- *   2. box_muller8x4 == fi_box_muller_f32 for every radius word (2^32), and
- *      for every angle word (2^32), the other word of each pair scrambled.
- * About 1.5 minutes on two cores.  Build and run with tools/exhaustive_f32.sh.
+ *   1. the vector log == fi_log_f32 for every finite float >= +0 (2^31 - 2^23 values);
+ *   2. the vector Box-Muller == fi_box_muller_f32 for every radius word
+ *      (2^32), and for every angle word (2^32), the other word of each pair
+ *      scrambled.
+ * Built once per table (tools/exhaustive_f32.sh, with that table's flags
+ * from src_c/simd_sources.json): -DFI_EXHAUSTIVE_AVX512 checks
+ * kernels_avx512.c (log16xn, box_muller16x8 of fi_avx512.h), -DFI_EXHAUSTIVE_AVX2
+ * kernels_avx2.c (log8x4, box_muller8x4).  A CPU without the instruction set skips with a
+ * message.  About 1.5 minutes per table on two cores.
  */
 #include <stdio.h>
 #include <string.h>
 
+#define GOLDEN_RATIO_32 0x9E3779B9u   /* odd: a bijective scramble of the other word */
+
+#if defined(FI_EXHAUSTIVE_AVX512)
+#include "../src_c/kernels_avx512.c"
+
+#define TABLE_NAME "avx512"
+#define CPU_SUPPORTS fi_cpu_supports_avx512
+#define BATCH (16 * LANES8)
+
+static int log_differs(uint32_t first_bits, int report)
+{
+    __m512 u[LANES8], got[LANES8];
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    EACH(j) u[j] = _mm512_castsi512_ps(_mm512_add_epi32(_mm512_set1_epi32((int)(first_bits + 16u * j)), lane));
+    log16xn(u, got, LANES8);
+    int bad = 0;
+    EACH(j) {
+        float in[16], out[16];
+        _mm512_storeu_ps(in, u[j]);
+        _mm512_storeu_ps(out, got[j]);
+        for (int k = 0; k < 16; k++) {
+            float want = fi_log_f32(in[k]);
+            if (memcmp(&want, &out[k], sizeof want) != 0) {
+                if (report)
+                    printf("log differs at bits 0x%08x: avx512 %.9g scalar %.9g\n", fi_f32_bits(in[k]), out[k], want);
+                bad = 1;
+            }
+        }
+    }
+    return bad;
+}
+
+static int box_muller_differs(uint32_t first, int vary_angle, int report)
+{
+    __m512i xr[LANES8], xa[LANES8];
+    __m512 zc[LANES8], zs[LANES8];
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    EACH(j) {
+        __m512i w = _mm512_add_epi32(_mm512_set1_epi32((int)(first + 16u * j)), lane);
+        __m512i other = _mm512_mullo_epi32(w, _mm512_set1_epi32((int)GOLDEN_RATIO_32));
+        xr[j] = vary_angle ? other : w;
+        xa[j] = vary_angle ? w : other;
+    }
+    box_muller16x8(xr, xa, zc, zs);
+    int bad = 0;
+    EACH(j) {
+        uint32_t r[16], a[16];
+        float c[16], s[16];
+        _mm512_storeu_si512(r, xr[j]);
+        _mm512_storeu_si512(a, xa[j]);
+        _mm512_storeu_ps(c, zc[j]);
+        _mm512_storeu_ps(s, zs[j]);
+        for (int k = 0; k < 16; k++) {
+            float want_c, want_s;
+            fi_box_muller_f32(r[k], a[k], &want_c, &want_s);
+            if (memcmp(&want_c, &c[k], 4) != 0 || memcmp(&want_s, &s[k], 4) != 0) {
+                if (report)
+                    printf("box_muller differs at radius 0x%08x angle 0x%08x: avx512 (%.9g, %.9g) scalar (%.9g, %.9g)\n",
+                           r[k], a[k], c[k], s[k], want_c, want_s);
+                bad = 1;
+            }
+        }
+    }
+    return bad;
+}
+
+#elif defined(FI_EXHAUSTIVE_AVX2)
 #include "../src_c/kernels_avx2.c"
 
-#define GOLDEN_RATIO_32 0x9E3779B9u   /* odd: a bijective scramble of the other word */
+#define TABLE_NAME "avx2"
+#define CPU_SUPPORTS fi_cpu_supports_avx2
+#define BATCH (8 * LANES4)
 
 static int log_differs(uint32_t first_bits, int report)
 {
@@ -74,28 +148,31 @@ static int box_muller_differs(uint32_t first, int vary_angle, int report)
     }
     return bad;
 }
+#else
+#error "define FI_EXHAUSTIVE_<TABLE> for a table this program knows (see tools/exhaustive_f32.sh)"
+#endif
 
 int main(void)
 {
-    if (!fi_cpu_supports_avx2()) {
-        printf("exhaustive_f32: skipped, this CPU has no AVX2/FMA/F16C\n");
+    if (!CPU_SUPPORTS()) {
+        printf("exhaustive_f32 %s: skipped, this CPU or OS cannot run the %s table\n", TABLE_NAME, TABLE_NAME);
         return 0;
     }
-    const int64_t batch = 8 * LANES4;
+    const int64_t batch = BATCH;
     int64_t log_bad = 0, radius_bad = 0, angle_bad = 0;
 
     /* 0x7F800000 is +inf; every bit pattern below it is a finite float >= +0. */
 #pragma omp parallel for schedule(static) reduction(+ : log_bad)
     for (int64_t b = 0; b < 0x7F800000; b += batch)
         log_bad += log_differs((uint32_t)b, log_bad < 5);
-    printf("log8x4 vs fi_log_f32, every finite float >= 0: %lld differing batches\n", (long long)log_bad);
+    printf("%s log vs fi_log_f32, every finite float >= 0: %lld differing batches\n", TABLE_NAME, (long long)log_bad);
 
 #pragma omp parallel for schedule(static) reduction(+ : radius_bad, angle_bad)
     for (int64_t b = 0; b < ((int64_t)1 << 32); b += batch) {
         radius_bad += box_muller_differs((uint32_t)b, 0, radius_bad < 5);
         angle_bad += box_muller_differs((uint32_t)b, 1, angle_bad < 5);
     }
-    printf("box_muller8x4 vs fi_box_muller_f32, every radius word: %lld differing batches\n", (long long)radius_bad);
-    printf("box_muller8x4 vs fi_box_muller_f32, every angle word: %lld differing batches\n", (long long)angle_bad);
+    printf("%s box_muller vs fi_box_muller_f32, every radius word: %lld differing batches\n", TABLE_NAME, (long long)radius_bad);
+    printf("%s box_muller vs fi_box_muller_f32, every angle word: %lld differing batches\n", TABLE_NAME, (long long)angle_bad);
     return (log_bad || radius_bad || angle_bad) ? 1 : 0;
 }

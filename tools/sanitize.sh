@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the extension with AddressSanitizer + UndefinedBehaviorSanitizer in a
 # scratch copy of the tree and run the test suite (default: the fast tests)
-# against it, on both SIMD paths.  Usage: tools/sanitize.sh [pytest args and paths...]
+# against it, once per kernel table this CPU can run (FASTINIT_SIMD=<name>; the names come
+# from the C registry through fastinit.build_info()).  Usage: tools/sanitize.sh [pytest args and paths...]
 # (paths relative to the repository root; default: tests -m "not slow").
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -29,7 +30,11 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(tests -m "not slow" -q -x -p no:cacheprovider)
-for simd in avx2 generic; do
+# Usable tables, best first, as the instrumented build itself reports them.
+mapfile -t tables < <(cd "$work" && LD_PRELOAD="$asan" PYTHONPATH="$work" python -c \
+    'import fastinit as fi; print("\n".join(reversed(fi.build_info()["simd_available"])))')
+[ ${#tables[@]} -gt 0 ] || { echo "could not list the kernel tables" >&2; exit 1; }
+for simd in "${tables[@]}"; do
     echo "== sanitized test run, FASTINIT_SIMD=$simd"
     (cd "$work" && LD_PRELOAD="$preload" FASTINIT_SIMD="$simd" PYTHONPATH="$work" \
         python -m pytest "${args[@]}")

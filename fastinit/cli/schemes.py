@@ -357,7 +357,7 @@ def check_text(text: str, what: str) -> str:
 
 def set_threads(threads: int, option: str = "--threads") -> None:
     """``fastinit.set_num_threads(threads)``, a bad value reported as a usage error."""
-    limit = getattr(fi._config, "MAX_THREADS", 1 << 15)
+    limit = fi._config.max_threads()
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= limit:
         raise UsageError(f"{option} must be a whole number from 1 to {limit} (leave it out to "
                          f"use every core); got {abbreviate(threads)}")
