@@ -62,3 +62,118 @@ def test_init_help_shows_a_json_and_a_toml_spec_that_both_work(tmp_path):
             if value.dtype != array.dtype:                     # bfloat16 without ml_dtypes
                 value = value.view(array.dtype)
             assert_bitwise_equal(value, array)
+
+
+# ---------------------------------------------------------------------------
+# bench: the speed-up column compares fastinit with its torch peer; a readable plot
+# ---------------------------------------------------------------------------
+
+def fake_contender(library, scheme, median, dtype="float32", threads=2, ceiling=False):
+    """A Contender with given times (no fill is run): the report is a function of them."""
+    from fastinit.cli import bench
+    buffer = np.zeros((4, bench.ROW_WIDTH), dtype=np.float32)
+    return bench.Contender(f"{library} {scheme}", library, scheme, dtype, buffer, lambda view: None,
+                           threads=threads, ceiling_candidate=ceiling, times=[median])
+
+
+def test_bench_speedup_compares_fastinit_with_its_torch_peer():
+    from fastinit.cli import bench
+    contenders = [fake_contender("memset", "memset", 0.001, ceiling=True),
+                  fake_contender("fastinit", "uniform", 0.010),
+                  fake_contender("fastinit", "trunc_normal", 0.020),
+                  fake_contender("numpy", "uniform", 0.040, threads=1),
+                  fake_contender("torch", "uniform", 0.123),
+                  fake_contender("torch", "trunc_normal", 2.0)]
+    rows = {(r["library"], r["scheme"]): r for r in bench.bench_rows(contenders)}
+    assert rows["fastinit", "uniform"]["speedup_vs_torch"] == pytest.approx(12.3)
+    assert rows["fastinit", "trunc_normal"]["speedup_vs_torch"] == pytest.approx(100.0)
+    assert rows["numpy", "uniform"]["rate_vs_fastinit"] == pytest.approx(0.25)
+    assert rows["torch", "uniform"]["rate_vs_fastinit"] == pytest.approx(0.010 / 0.123)
+    table = bench.bench_table(list(rows.values()))
+    cells = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()[2:]}
+    assert cells == {"memset memset": "ceiling", "fastinit uniform": "12.3x vs torch",
+                     "fastinit trunc_normal": "100.0x vs torch", "numpy uniform": "0.25x of fastinit",
+                     "torch uniform": "0.081x of fastinit", "torch trunc_normal": "0.01x of fastinit"}
+    assert "threads" in table.splitlines()[0]
+    footer = bench.bench_footer(torch_installed=True)
+    assert "vs torch" in footer and "of fastinit" in footer and "not installed" not in footer
+
+
+def test_bench_without_torch_says_so(monkeypatch, capsys, tmp_path):
+    from fastinit import cli
+    from fastinit.cli import bench
+    monkeypatch.setattr(bench, "import_torch", lambda: None)
+    out = tmp_path / "rows.json"
+    status = cli.main(["bench", "--size-mib", "0.25", "--repeat", "1", "--threads", "1",
+                       "--schemes", "uniform", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert status == 0
+    assert "torch not installed" in text
+    assert "torch is not installed, so fastinit rows show '-'" in text
+    fastinit_line = next(line for line in text.splitlines() if line.startswith("| fastinit"))
+    assert fastinit_line.split("|")[-2].strip() == "-"
+    rows = json.loads(out.read_text())
+    assert {r["library"] for r in rows} == {"memset", "fastinit", "numpy"}
+    assert [r["speedup_vs_torch"] for r in rows if r["library"] == "fastinit"] == [None]
+
+
+def captured_bench_figure(monkeypatch, rows, torch_installed):
+    """The figure bench_plot draws (kept open instead of saved)."""
+    pytest.importorskip("matplotlib")
+    from fastinit.cli import bench
+    figures = []
+    monkeypatch.setattr(bench, "save_figure", lambda plt, figure, path: figures.append(figure))
+    bench.bench_plot(rows, None, "title", torch_installed=torch_installed)
+    return figures[0]
+
+
+def figure_texts(figure) -> list:
+    texts = [t.get_text() for t in figure.texts]
+    for axes in figure.axes:
+        texts += [t.get_text() for t in axes.texts]
+    for legend in figure.legends:
+        texts += [t.get_text() for t in legend.get_texts()]
+    return texts
+
+
+def na_marks(figure) -> list:
+    """The sorted ``n/a`` marks drawn in the panels (where a bar is missing)."""
+    return sorted(t.get_text() for axes in figure.axes for t in axes.texts if t.get_text().startswith("n/a"))
+
+
+def test_bench_plot_is_log_scale_marks_missing_bars_and_states_threads(monkeypatch):
+    from fastinit.cli import bench
+    float32 = [fake_contender("memset", "memset", 0.001, ceiling=True),
+               fake_contender("fastinit", "uniform", 0.010),
+               fake_contender("fastinit", "trunc_normal", 0.020),
+               fake_contender("numpy", "uniform", 0.040, threads=1),
+               fake_contender("torch", "uniform", 0.1),
+               fake_contender("torch", "trunc_normal", 5.0)]
+    bfloat16 = [fake_contender("memset", "memset", 0.001, dtype="bfloat16", ceiling=True),
+                fake_contender("fastinit", "uniform", 0.010, dtype="bfloat16"),
+                fake_contender("fastinit", "trunc_normal", 0.010, dtype="bfloat16"),
+                fake_contender("torch", "uniform", 0.1, dtype="bfloat16"),
+                fake_contender("torch", "trunc_normal", 5.0, dtype="bfloat16")]
+    rows = bench.bench_rows(float32) + bench.bench_rows(bfloat16)
+    figure = captured_bench_figure(monkeypatch, rows, torch_installed=True)
+    assert [axes.get_yscale() for axes in figure.axes] == ["log", "log"]         # one panel per dtype
+    low, high = figure.axes[0].get_ylim()
+    rates = [r["gsamples_per_s"] for r in rows]
+    assert low < min(rates) and high > max(rates)                               # every bar shows
+    texts = figure_texts(figure)
+    assert {"fastinit (2 threads)", "numpy (1 thread)", "torch (2 threads)",
+            "memset ceiling (2 threads)"} <= set(texts)
+    marks = na_marks(figure)
+    assert marks == ["n/a*", "n/a**", "n/a**"]     # numpy: f32 trunc_normal; bf16 both
+    footnote = " ".join(texts)
+    assert "n/a*: NumPy has no trunc_normal" in footnote
+    assert "n/a**: NumPy has no float16/bfloat16 generators" in footnote
+
+    without_torch = [r for r in bench.bench_rows(float32[:4])]
+    figure = captured_bench_figure(monkeypatch, without_torch, torch_installed=False)
+    texts = figure_texts(figure)
+    assert "torch (not installed)" in texts
+    assert "n/a*: torch is not installed;  n/a**: NumPy has no trunc_normal" in " ".join(texts)
+    assert na_marks(figure) == ["n/a*", "n/a*", "n/a**"]    # torch uniform and trunc_normal, numpy trunc
+    import matplotlib.pyplot as plt
+    plt.close("all")
