@@ -177,3 +177,101 @@ def test_bench_plot_is_log_scale_marks_missing_bars_and_states_threads(monkeypat
     assert na_marks(figure) == ["n/a*", "n/a*", "n/a**"]    # torch uniform and trunc_normal, numpy trunc
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------
+# inspect: the overlay follows the distribution detected; `closest` within a tolerance
+# ---------------------------------------------------------------------------
+
+SHAPE = (512, 256)                        # fan_in 256: lecun std 1/16, he std sqrt(2)/16
+
+
+def inspect_in_process(monkeypatch, capsys, tmp_path, array, *options, plot=False):
+    """Save ``array`` as .npy, run ``fastinit inspect`` in-process: (stdout, figure or None)."""
+    from fastinit import cli
+    from fastinit.cli import inspect_command
+    target = tmp_path / "w.npy"
+    np.save(target, array)
+    figures = []
+    monkeypatch.setattr(inspect_command, "save_figure", lambda plt, figure, path: figures.append(figure))
+    args = ["inspect", str(target), *options] + (["--plot", str(tmp_path / "h.png")] if plot else [])
+    assert cli.main(args) == 0
+    return capsys.readouterr().out, (figures[0] if figures else None)
+
+
+def overlay(figure):
+    """(label, x, y) of the curve drawn over the histogram."""
+    (line,) = figure.axes[0].get_lines()
+    return line.get_label(), np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+
+
+def test_inspect_uniform_gets_a_flat_overlay_over_its_bounds(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    values = fi.uniform(SHAPE, low=-0.5, high=1.5, seed=0)
+    text, figure = inspect_in_process(monkeypatch, capsys, tmp_path, values, plot=True)
+    low, high = float(values.min()), float(values.max())
+    assert f"distribution uniform over [{low:.6g}, {high:.6g}]" in text
+    label, x, y = overlay(figure)
+    assert label.startswith("uniform over")
+    width = (high - low) / 96                                      # the plot's 96 bins over [min, max]
+    level = values.size * width / (high - low)
+    np.testing.assert_allclose(x, [low, low, high, high])
+    np.testing.assert_allclose(y, [0, level, level, 0])
+
+
+def test_inspect_trunc_normal_gets_the_renormalized_truncated_curve(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    stats = pytest.importorskip("scipy.stats")
+    values = fi.trunc_normal(SHAPE, mean=0.0, std=1.0, a=-2.0, b=2.0, seed=0)
+    text, figure = inspect_in_process(monkeypatch, capsys, tmp_path, values, plot=True)
+    assert "distribution truncated normal" in text
+    label, x, y = overlay(figure)
+    assert "truncated to [-2, 2]" in label
+    low, high = float(values.min()), float(values.max())
+    width = (high - low) / 96
+    # the curve is n * bin width * the density of N(0, 1) cut to [-2, 2] (mass 0.954, renormalized)
+    want = values.size * width * stats.truncnorm.pdf(x, -2.0, 2.0)
+    np.testing.assert_allclose(y, want, rtol=0.02)
+    assert y[len(y) // 2] > values.size * width * math.exp(0) / math.sqrt(2 * math.pi) * 1.03
+
+
+def test_inspect_normal_gets_the_normal_curve(monkeypatch, capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    values = fi.he_normal(SHAPE, seed=0)
+    text, figure = inspect_in_process(monkeypatch, capsys, tmp_path, values, plot=True)
+    assert "distribution normal (excess kurtosis" in text
+    label, x, y = overlay(figure)
+    mean, std = values.astype(np.float64).mean(), values.astype(np.float64).std()
+    width = (float(values.max()) - float(values.min())) / 96
+    want = values.size * width * np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+    assert label == "normal, same mean and std"
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("array, reason", [
+    (np.full(SHAPE, 0.25, dtype=np.float32), "no spread"),
+    (fi.sparse(SHAPE, sparsity=0.5, seed=0), "not uniform, normal or truncated normal"),
+    (fi.uniform((20, 20), seed=0), "fewer than 1,000 values"),
+])
+def test_inspect_draws_no_curve_for_other_distributions(monkeypatch, capsys, tmp_path, array, reason):
+    pytest.importorskip("matplotlib")
+    text, figure = inspect_in_process(monkeypatch, capsys, tmp_path, array, plot=True)
+    assert reason in re.search(r"^  distribution (.*)$", text, re.MULTILINE).group(1)
+    assert [line for line in figure.axes[0].get_lines() if len(line.get_xdata())] == []
+
+
+def test_inspect_marks_closest_only_within_the_stated_tolerance(monkeypatch, capsys, tmp_path):
+    lecun = 1 / 16
+    far = fi.normal(SHAPE, std=0.905 * lecun, seed=0)               # 10% off lecun_normal
+    text, _ = inspect_in_process(monkeypatch, capsys, tmp_path, far)
+    assert "<- closest" not in text and "closest:" not in text
+    n = far.size
+    tolerance = 3 / math.sqrt(2 * n)                                  # 3 standard errors of a normal's std
+    assert f"no scheme's std is within +-{tolerance:.2%} (3 standard errors" in text
+    assert re.search(r"the nearest is lecun_normal \(measured / expected = 0\.90\d\d\)", text)
+
+    near = fi.he_normal(SHAPE, seed=0)
+    text, _ = inspect_in_process(monkeypatch, capsys, tmp_path, near)
+    marked = [line for line in text.splitlines() if "<- closest" in line]
+    assert len(marked) == 1 and "he_normal" in marked[0]
+    assert f"closest: measured std within +-{tolerance:.2%}" in text
