@@ -295,7 +295,7 @@ def build_parser() -> ArgumentParser:
                     "when it has none).  The distribution (uniform, normal or truncated normal) is "
                     "told from the excess kurtosis (-1.2, 0, in between) within 5 standard errors; "
                     "--plot draws its density over the histogram.  '<- closest' marks a scheme whose "
-                    "std is within 3 standard errors of the measured std (at least 0.1%%).")
+                    "std is within 3 standard errors of the measured std (at least 0.1%).")
     insp.add_argument("file", metavar="FILE")
     insp.add_argument("--name", metavar="T", help="tensor of a .safetensors file (default: all)")
     insp.add_argument("--scheme", metavar="S", help="also show the std scheme S gives for the shape")
