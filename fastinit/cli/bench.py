@@ -19,8 +19,11 @@ The machinery (first half of this file) is the one way fills are timed:
   ceiling) and :func:`markdown_table` lays out the results.
 
 The command (second half): for each ``--dtype``, a 2-thread memset and the
-fastinit, NumPy and torch fills of each of ``--schemes``; the speed-up column
-says how many times faster the fastinit fill of the same scheme and dtype is.
+fastinit, NumPy and torch fills of each of ``--schemes``.  The speed-up column
+compares each fastinit fill with its torch peer (same scheme and dtype: "12.3x
+vs torch"), and gives a NumPy or torch fill's rate as a fraction of fastinit's
+("0.08x of fastinit"); "-" where there is nothing to compare with (no torch).
+The plot (``--plot``) uses a log axis, so every bar is readable.
 """
 
 from __future__ import annotations
@@ -273,56 +276,154 @@ def bench_contenders(dtype: str, n: int, schemes, threads: int, torch) -> list:
 
 
 def bench_rows(contenders: list) -> list:
-    """One dict per contender of one dtype; ``speedup`` is how many times faster fastinit's
-    fill of the same scheme and dtype is than this row."""
-    fastinit_median = {(c.scheme, c.dtype): c.median for c in contenders if c.library == "fastinit"}
+    """One dict per contender of one dtype, with its comparison (``None`` where there is none).
+
+    * ``speedup_vs_torch`` (fastinit rows): fastinit's rate / the rate of
+      ``torch.nn.init``'s fill of the same scheme and dtype (its *peer*);
+      ``None`` without torch.
+    * ``rate_vs_fastinit`` (NumPy and torch rows): this rate / the rate of
+      fastinit's fill of the same scheme and dtype.
+    * ``fraction_of_memset`` (every row): this rate / the memset ceiling's.
+    """
+    median = {(c.library, c.scheme, c.dtype): c.median for c in contenders}
     memset_median = ceiling_of(contenders).median
     rows = []
     for c in contenders:
-        reference = fastinit_median.get((c.scheme, c.dtype))
-        rows.append({**c.row(),
-                     "speedup": (c.median / reference) if reference else None,
-                     "fraction_of_memset": memset_median / c.median})
+        row = {**c.row(), "speedup_vs_torch": None, "rate_vs_fastinit": None,
+               "fraction_of_memset": memset_median / c.median}
+        if c.library == "fastinit":
+            peer = median.get(("torch", c.scheme, c.dtype))
+            row["speedup_vs_torch"] = peer / c.median if peer else None
+        elif c.library in ("numpy", "torch"):
+            reference = median.get(("fastinit", c.scheme, c.dtype))
+            row["rate_vs_fastinit"] = reference / c.median if reference else None
+        rows.append(row)
     return rows
 
 
+def ratio_text(ratio: float) -> str:
+    """``12.3x``, ``0.081x``: two significant digits below 1, so small ratios don't read 0.0x."""
+    return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2g}x"
+
+
+def comparison_cell(row: dict) -> str:
+    """The speed-up column: fastinit vs its torch peer; others as a fraction of fastinit."""
+    if row["library"] == "memset":
+        return "ceiling"
+    if row["library"] == "fastinit":
+        ratio = row["speedup_vs_torch"]
+        return "-" if ratio is None else f"{ratio_text(ratio)} vs torch"
+    ratio = row["rate_vs_fastinit"]
+    return "-" if ratio is None else f"{ratio_text(ratio)} of fastinit"
+
+
 def bench_table(rows: list) -> str:
-    header = ("contender", "scheme", "dtype", "median ms", "G samples/s", "GB/s", "speed-up")
+    header = ("contender", "scheme", "dtype", "threads", "median ms", "G samples/s", "GB/s", "speed-up")
     body = []
     for r in rows:
-        speedup = "ceiling" if r["library"] == "memset" else (
-            "" if r["speedup"] is None else f"{r['speedup']:.1f}x")
-        body.append((r["contender"], r["scheme"], r["dtype"], f"{r['median_s'] * 1e3:.2f}",
-                     f"{r['gsamples_per_s']:.3f}", f"{r['gb_per_s']:.2f}", speedup))
+        body.append((r["contender"], r["scheme"], r["dtype"], str(r["threads"]),
+                     f"{r['median_s'] * 1e3:.2f}", f"{r['gsamples_per_s']:.3f}",
+                     f"{r['gb_per_s']:.2f}", comparison_cell(r)))
     return markdown_table(header, body, left=3)
 
 
-def bench_plot(rows: list, path: Path, title: str) -> None:
+def bench_footer(torch_installed: bool) -> str:
+    """What the speed-up column means (printed under the table)."""
+    text = ("speed-up: on a fastinit row, how many times faster it is than torch.nn.init's fill of "
+            "the same scheme and dtype ('12.3x vs torch'); on a numpy or torch row, its rate as a "
+            "fraction of fastinit's fill of the same scheme and dtype ('0.08x of fastinit'); memset "
+            "is the write-bandwidth ceiling.")
+    if not torch_installed:
+        text += " torch is not installed, so fastinit rows show '-' (no torch peer to compare with)."
+    return text
+
+
+# ---------------------------------------------------------------------------
+# The plot
+# ---------------------------------------------------------------------------
+
+PLOT_LIBRARIES = ("fastinit", "numpy", "torch")
+PLOT_COLORS = {"fastinit": "C0", "numpy": "C1", "torch": "C2", "memset": "0.3"}
+
+
+def missing_reason(library: str, scheme: str, dtype: str, torch_installed: bool) -> str:
+    """Why ``library`` has no bar for (scheme, dtype), as a short footnote."""
+    if library == "torch" and not torch_installed:
+        return "torch is not installed"
+    if library == "numpy" and dtype not in ("float32", "float64"):
+        return "NumPy has no float16/bfloat16 generators"
+    if library == "numpy" and scheme == "trunc_normal":
+        return "NumPy has no trunc_normal"
+    return "not measured"
+
+
+def plural_threads(threads: int) -> str:
+    return f"{threads} thread" + ("" if threads == 1 else "s")
+
+
+def bench_plot(rows: list, path: Path, title: str, torch_installed: bool = True) -> None:
+    """Bars of G samples/s on a log axis, one panel per dtype, one group per scheme.
+
+    The log axis keeps a 100x slower fill (torch trunc_normal_) visible next
+    to the fastest; the memset ceiling is a dashed line; a contender with
+    no measurement gets an ``n/a`` mark and a footnote saying why; the
+    legend gives each contender's threads.
+    """
     plt = import_matplotlib("--plot")
-    groups = []
-    for r in rows:
-        key = (r["scheme"], r["dtype"])
-        if key not in groups:
-            groups.append(key)
-    libraries = [lib for lib in ("memset", "fastinit", "numpy", "torch") if any(r["library"] == lib for r in rows)]
-    colors = {lib: f"C{i}" for i, lib in enumerate(libraries)}
-    width = 0.8 / max(len(libraries), 1)
-    figure, axes = plt.subplots(figsize=(max(6, 1.4 * len(groups)), 4.5))
-    labelled = set()
-    for g, key in enumerate(groups):
-        present = [r for r in rows if (r["scheme"], r["dtype"]) == key]
-        for i, r in enumerate(present):           # the bars of a group side by side, centred
-            x = g + (i - (len(present) - 1) / 2) * width
-            library = r["library"]
-            axes.bar(x, r["gsamples_per_s"], width, color=colors[library],
-                     label=None if library in labelled else library)
-            labelled.add(library)
-    axes.set_xticks(range(len(groups)))
-    axes.set_xticklabels([f"{scheme}\n{dtype}" for scheme, dtype in groups])
-    axes.set_ylabel("G samples/s (median)")
-    axes.set_title(title)
-    axes.legend()
-    figure.tight_layout()
+    dtypes = list(dict.fromkeys(r["dtype"] for r in rows))
+    schemes = list(dict.fromkeys(r["scheme"] for r in rows if r["library"] != "memset"))
+    threads = {r["library"]: r["threads"] for r in rows}
+    threads.setdefault("numpy", 1)
+    measured = [r["gsamples_per_s"] for r in rows]
+    low, high = min(measured) / 3, max(measured) * 3
+    width = 0.8 / len(PLOT_LIBRARIES)
+    figure_width = max(7.0, 1.0 + 1.75 * len(schemes) * len(dtypes))
+    figure, panels = plt.subplots(1, len(dtypes), figsize=(figure_width, 5.0), sharey=True, squeeze=False)
+    reasons = []
+    for panel, dtype in zip(panels[0], dtypes):
+        panel.set_yscale("log")
+        panel.set_ylim(low, high)
+        for g, scheme in enumerate(schemes):
+            for i, library in enumerate(PLOT_LIBRARIES):
+                x = g + (i - (len(PLOT_LIBRARIES) - 1) / 2) * width
+                row = next((r for r in rows if (r["library"], r["scheme"], r["dtype"]) == (library, scheme, dtype)), None)
+                if row is None:
+                    reason = missing_reason(library, scheme, dtype, torch_installed)
+                    if reason not in reasons:
+                        reasons.append(reason)
+                    mark = "*" * (reasons.index(reason) + 1)
+                    panel.text(x, low * 1.15, f"n/a{mark}", rotation=90, ha="center", va="bottom",
+                               fontsize=7, color=PLOT_COLORS[library])
+                    continue
+                value = row["gsamples_per_s"]
+                panel.bar(x, value, width, color=PLOT_COLORS[library])
+                panel.text(x, value * 1.08, f"{value:.3g}", ha="center", va="bottom", fontsize=6.5, rotation=90)
+        memset = [r for r in rows if r["library"] == "memset" and r["dtype"] == dtype]
+        if memset:
+            ceiling = memset[0]["gsamples_per_s"]
+            panel.axhline(ceiling, color=PLOT_COLORS["memset"], linestyle="--", linewidth=1)
+            panel.text(len(schemes) - 0.5, ceiling * 1.1, "memset", ha="right", va="bottom", fontsize=7,
+                       color=PLOT_COLORS["memset"])
+        panel.set_xticks(range(len(schemes)))
+        panel.set_xticklabels(schemes)
+        panel.set_title(dtype, fontsize=10)
+        panel.grid(axis="y", which="major", alpha=0.3)
+    panels[0][0].set_ylabel("G samples/s (median, log scale)")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=PLOT_COLORS[lib]) for lib in PLOT_LIBRARIES]
+    labels = ["torch (not installed)" if lib == "torch" and not torch_installed
+              else f"{lib} ({plural_threads(threads.get(lib, 1))})" for lib in PLOT_LIBRARIES]
+    handles.append(plt.Line2D([0], [0], color=PLOT_COLORS["memset"], linestyle="--"))
+    labels.append(f"memset ceiling ({plural_threads(threads.get('memset', MEMSET_THREADS))})")
+    columns = len(labels) if figure_width >= 9 else 2
+    figure.legend(handles, labels, loc="upper center", ncol=columns, fontsize=8,
+                  bbox_to_anchor=(0.5, 0.94), frameon=False)
+    notes = [f"n/a{'*' * (i + 1)}: {reason}" for i, reason in enumerate(reasons)]
+    if any(r["library"] == "torch" and r["timed_fraction"] < 1 for r in rows):
+        notes.append("torch trunc_normal_ is timed on part of the buffer and scaled")
+    figure.suptitle(title, fontsize=11)
+    if notes:
+        figure.text(0.5, 0.01, ";  ".join(notes), ha="center", va="bottom", fontsize=7.5)
+    figure.tight_layout(rect=(0, 0.05 if notes else 0, 1, 0.90 if columns == len(labels) else 0.87))
     save_figure(plt, figure, path)
 
 
@@ -368,13 +469,13 @@ def command_bench(args) -> int:
         rows += bench_rows(contenders)
         del contenders
     print(bench_table(rows))
-    print("speed-up: how many times faster the fastinit fill of the same scheme and dtype is; "
-          "the memset row is the write-bandwidth ceiling")
+    print(bench_footer(torch is not None))
     if args.json:
         write_text(Path(args.json), json.dumps(rows, indent=2) + "\n")
         print(f"wrote {len(rows)} rows to {args.json}")
     if args.plot:
-        bench_plot(rows, Path(args.plot), f"fill throughput, {args.size_mib:g} MiB buffers, "
-                                          f"{threads} thread(s)")
+        bench_plot(rows, Path(args.plot),
+                   f"fastinit {fi.__version__} fill throughput: {args.size_mib:g} MiB buffers, "
+                   f"median of {args.repeat}", torch_installed=torch is not None)
         print(f"wrote {args.plot}")
     return 0
