@@ -81,6 +81,19 @@ void fi_constant_f16(const fi_params *p, uint64_t first, size_t count, void *dst
 void fi_constant_bf16(const fi_params *p, uint64_t first, size_t count, void *dst);
 #define FI_CONSTANT_KERNELS \
     {[FI_F32] = fi_constant_f32, [FI_F64] = fi_constant_f64, [FI_F16] = fi_constant_f16, [FI_BF16] = fi_constant_bf16}
+/*
+ * The slots of the random distributions every kernel table defines, by the
+ * static names each kernels_*.c file gives its fill functions (raw_u32,
+ * uniform_f32, ..., trunc_normal_bf16).
+ */
+#define FI_RANDOM_KERNELS                                                               \
+    [FI_DIST_RAW] = {[FI_U32] = raw_u32},                                               \
+    [FI_DIST_UNIFORM] = {[FI_F32] = uniform_f32, [FI_F64] = uniform_f64,                \
+                         [FI_F16] = uniform_f16, [FI_BF16] = uniform_bf16},             \
+    [FI_DIST_NORMAL] = {[FI_F32] = normal_f32, [FI_F64] = normal_f64,                   \
+                        [FI_F16] = normal_f16, [FI_BF16] = normal_bf16},                \
+    [FI_DIST_TRUNC_NORMAL] = {[FI_F32] = trunc_normal_f32, [FI_F64] = trunc_normal_f64, \
+                              [FI_F16] = trunc_normal_f16, [FI_BF16] = trunc_normal_bf16}
 #if defined(__x86_64__) || defined(_M_X64)
 #define FI_HAVE_AVX2_KERNELS 1
 #define FI_HAVE_AVX512_KERNELS 1

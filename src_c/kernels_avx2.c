@@ -664,13 +664,7 @@ FI_DEFINE_FILL(trunc_normal_bf16, uint16_t, 4, fi_unit_trunc_normal_bf16, BATCH_
 const fi_kernel_table fi_kernels_avx2 = {
     "avx2",
     {
-        [FI_DIST_RAW] = {[FI_U32] = raw_u32},
-        [FI_DIST_UNIFORM] = {[FI_F32] = uniform_f32, [FI_F64] = uniform_f64,
-                             [FI_F16] = uniform_f16, [FI_BF16] = uniform_bf16},
-        [FI_DIST_NORMAL] = {[FI_F32] = normal_f32, [FI_F64] = normal_f64,
-                            [FI_F16] = normal_f16, [FI_BF16] = normal_bf16},
-        [FI_DIST_TRUNC_NORMAL] = {[FI_F32] = trunc_normal_f32, [FI_F64] = trunc_normal_f64,
-                                  [FI_F16] = trunc_normal_f16, [FI_BF16] = trunc_normal_bf16},
+        FI_RANDOM_KERNELS,
         [FI_DIST_CONSTANT] = FI_CONSTANT_KERNELS,
     },
 };

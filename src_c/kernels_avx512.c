@@ -321,12 +321,6 @@ DEFINE_BF16_FILL(trunc_normal)
 const fi_kernel_table fi_kernels_avx512 = {
     "avx512",
     {
-        [FI_DIST_RAW] = {[FI_U32] = raw_u32},
-        [FI_DIST_UNIFORM] = {[FI_F32] = uniform_f32, [FI_F64] = uniform_f64,
-                             [FI_F16] = uniform_f16, [FI_BF16] = uniform_bf16},
-        [FI_DIST_NORMAL] = {[FI_F32] = normal_f32, [FI_F64] = normal_f64,
-                            [FI_F16] = normal_f16, [FI_BF16] = normal_bf16},
-        [FI_DIST_TRUNC_NORMAL] = {[FI_F32] = trunc_normal_f32, [FI_F64] = trunc_normal_f64,
-                                  [FI_F16] = trunc_normal_f16, [FI_BF16] = trunc_normal_bf16},
+        FI_RANDOM_KERNELS,
     },
 };
