@@ -24,8 +24,8 @@ sdist=$(ls "$work"/dist/*.tar.gz)
 wheel=$(ls "$work"/dist/*.whl)
 echo "built $(basename "$sdist") and $(basename "$wheel")"
 tar -tzf "$sdist" >"$work/sdist.txt"
-for member in src_c/fastinit.h src_c/fi_scalar.h fastinit/_core.pyx LICENSE tests/golden_v1.json; do
-    grep "/$member\$" "$work/sdist.txt" >/dev/null || { echo "sdist lacks $member" >&2; exit 1; }
+for member in src_c/fastinit.h src_c/fi_scalar.h fastinit/_core.pyx LICENSE tests/golden_v1.json conftest.py; do
+    grep -E "^[^/]+/$member\$" "$work/sdist.txt" >/dev/null || { echo "sdist lacks $member" >&2; exit 1; }
 done
 
 smoke() {   # smoke NAME ARTIFACT
