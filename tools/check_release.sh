@@ -49,7 +49,9 @@ done
 # what they import.  In CI a missing extra is an error (tests/_util.py);
 # here missing extras are the point and those tests must skip, which
 # FASTINIT_TEST_EXTRAS=optional allows (CI, if set, stays set).
+# docs/ too: test_docs_schemes.py checks docs/schemes.md.
 cp -r "$repo/tests" "$work/tests"
+cp -r "$repo/docs" "$work/docs"
 cp "$repo/pyproject.toml" "$work/pyproject.toml"
 (cd "$work" && FASTINIT_TEST_EXTRAS=optional "$work/wheel/bin/python" -m pytest -q -p no:cacheprovider -m "not slow" \
     -o addopts="" -rs tests) | tee "$work/core.log" | tail -25
