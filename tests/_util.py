@@ -1,5 +1,14 @@
 """Helpers shared by the test modules (imported as ``from _util import ...``).
 
+Optional dependencies (the extras: torch, dask, zarr, distributed,
+safetensors, matplotlib) are reached only through `optional_module`,
+`requires`, `require_module` and `param_with`, so that every core test runs
+in an environment with only the required dependencies while the tests that
+need an extra skip, each naming what it needs.  In CI (the ``CI`` environment
+variable set) a missing extra is an error instead, so CI never skips those
+tests silently -- unless ``FASTINIT_TEST_EXTRAS=optional`` says that missing
+extras are the point (tools/check_release.sh's no-extras run).
+
 Every value comparison in this suite is bitwise: arrays are viewed as
 unsigned integers of the same width, so -0.0 != +0.0 and no tolerance can
 hide a last-bit difference between the C kernels and ``fastinit.reference``.
@@ -7,8 +16,13 @@ hide a last-bit difference between the C kernels and ``fastinit.reference``.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import os
+
 import ml_dtypes
 import numpy as np
+import pytest
 
 import fastinit as fi
 from fastinit import reference
@@ -59,3 +73,88 @@ def assert_bits_equal(got, expected_bits, what=""):
         f"{diff[:5].tolist()}: got {[hex(int(v)) for v in got_bits[diff[:5]]]}, "
         f"expected {[hex(int(v)) for v in expected_bits[diff[:5]]]}"
     )
+
+
+# --------------------------------------------------------------------------- optional dependencies
+
+# Importable name -> the fastinit extra that installs it (pyproject.toml).
+EXTRA_OF = {"torch": "torch", "dask": "dask", "distributed": "dask", "zarr": "dask",
+            "safetensors": "safetensors", "matplotlib": "plot"}
+
+
+def extras_required() -> bool:
+    """Whether a missing extra is an error: in CI, unless FASTINIT_TEST_EXTRAS=optional.
+
+    The top-level conftest.py applies the same rule to the doctests of
+    fastinit.torch and fastinit.dask.
+    """
+    return bool(os.environ.get("CI")) and os.environ.get("FASTINIT_TEST_EXTRAS") != "optional"
+
+
+def _extra_of(name: str) -> str:
+    top = name.split(".")[0]
+    if top not in EXTRA_OF:
+        raise ValueError(f"{name!r} is not an optional dependency of the tests; "
+                         f"the optional ones are {sorted(EXTRA_OF)}")
+    return EXTRA_OF[top]
+
+
+def missing_reason(name: str) -> str:
+    """The skip reason for a test that needs the optional module *name*."""
+    return f"needs {name.split('.')[0]}, which is not installed (pip install 'fastinit[{_extra_of(name)}]')"
+
+
+@functools.lru_cache(maxsize=None)
+def optional_module(name: str):
+    """Import the optional module *name* (e.g. ``"torch"``, ``"dask.array"``), or None if not installed.
+
+    Raises ImportError instead of returning None when `extras_required`.  An
+    extra that is installed but fails to import (a dependency of its own
+    missing, a broken build) always raises: that is a broken environment,
+    not a missing extra.
+    """
+    _extra_of(name)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if not (name == missing or name.startswith(missing + ".")):
+            raise
+        if extras_required():
+            raise ImportError(
+                f"{missing_reason(name)}; in CI every extra's tests must run: install the test "
+                f"extras, or set FASTINIT_TEST_EXTRAS=optional to let them skip") from exc
+        return None
+
+
+def requires(name: str):
+    """A mark that skips the test when the optional module *name* is not installed."""
+    return pytest.mark.skipif(optional_module(name) is None, reason=missing_reason(name))
+
+
+def require_module(name: str):
+    """The optional module *name*, or skip: the whole module at module level, else the test.
+
+    The replacement for ``pytest.importorskip`` that keeps the CI rule of
+    `optional_module`.
+    """
+    __tracebackhide__ = True     # pytest then reports the skip at the caller's line
+    module = optional_module(name)
+    if module is None:
+        pytest.skip(missing_reason(name), allow_module_level=True)
+    return module
+
+
+def param_with(name: str, build, id: str, nargs: int = 1):
+    """A ``pytest.param`` whose value needs the optional module *name* to be built.
+
+    *build* is called with the module and returns the value, or a tuple of
+    *nargs* values for several argnames.  Without the module the case skips,
+    so that a parametrize list can hold e.g. ``torch.nn.ReLU()`` without
+    importing torch when the test module is imported.
+    """
+    module = optional_module(name)
+    if module is None:
+        return pytest.param(*[None] * nargs, id=id, marks=pytest.mark.skip(reason=missing_reason(name)))
+    values = build(module) if nargs > 1 else (build(module),)
+    return pytest.param(*values, id=id)

@@ -6,9 +6,13 @@
   hook ``fastinit._config._select_simd`` and checks that the switch happened.
 * An autouse fixture puts the process-wide state (thread count, SIMD path)
   back to the defaults after every test, so no test leaks into another.
+* ``large_tmp_path``: ``tmp_path`` for a test that writes more than about
+  100 MiB; emptied when the test ends, whether it passed or failed.
 """
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
@@ -40,3 +44,22 @@ def simd(request):
     assert fi.build_info()["simd"] == name
     yield name
     _select_simd("auto")
+
+
+@pytest.fixture
+def large_tmp_path(tmp_path):
+    """``tmp_path``, emptied when the test ends, passed or failed.
+
+    For tests that write files of hundreds of MiB or more: pytest keeps the
+    directories of failed tests (tmp_path_retention_policy = "failed") and
+    the last few runs', which would otherwise leave GiB behind.  The
+    directory itself stays, empty, for the failure report.
+    """
+    try:
+        yield tmp_path
+    finally:
+        for entry in tmp_path.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import numpy as np
 import pytest
 
 import fastinit as fi
+from _util import optional_module, param_with, requires
 
-# torch is a test dependency: skip without it locally, but fail in CI.
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
+# torch is optional: only the tests comparing with torch need it (see _util).
+torch = optional_module("torch")
+needs_torch = requires("torch")
 
 SQRT2 = math.sqrt(2.0)
 
@@ -59,6 +60,7 @@ def test_scheme_for_picks_the_table_entry(activation):
     assert scheme.function() is getattr(fi, normal)
 
 
+@needs_torch
 @pytest.mark.parametrize("activation, nonlinearity", [
     ("linear", "linear"), ("sigmoid", "sigmoid"), ("tanh", "tanh"), ("relu", "relu"),
     ("leaky_relu", "leaky_relu"), ("gelu", "relu"), ("silu", "relu"), ("elu", "relu"),
@@ -74,6 +76,7 @@ def test_selu_gets_lecun_not_torchs_three_quarters():
     assert fi.calculate_gain("selu") == 0.75
 
 
+@needs_torch
 @pytest.mark.parametrize("slope", [0.0, 0.2, 1.0, 3.0])
 def test_leaky_relu_slope(slope):
     scheme = fi.scheme_for("leaky_relu", slope)
@@ -165,7 +168,8 @@ def test_unknown_activation(activation):
         fi.init_for(activation, (4, 4), seed=1)
 
 
-@pytest.mark.parametrize("activation", [1, torch.nn.ReLU(), ["relu"]])
+@pytest.mark.parametrize("activation", [1, param_with("torch", lambda torch: torch.nn.ReLU(), id="torch.nn.ReLU()"),
+                                        ["relu"]])
 def test_activation_must_be_a_string(activation):
     with pytest.raises(TypeError, match="activation must be a string or None, one of 'linear'.*got"):
         fi.scheme_for(activation)

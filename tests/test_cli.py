@@ -28,6 +28,7 @@ import pytest
 import fastinit as fi
 from fastinit import cli
 from fastinit._validate import as_dtype
+from _util import require_module
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
 
@@ -105,7 +106,7 @@ def test_npy_file_is_what_np_save_writes_for_the_api_array(tmp_path, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_safetensors_file_loads_with_the_safetensors_library(tmp_path, dtype):
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy = require_module("safetensors.numpy")
     target = tmp_path / "emb.safetensors"
     assert_ok(run_cli("init", "trunc_normal", "300,40", "--param", "std=0.02", "--param", "a=-0.04",
                       "--param", "b=0.04", "--dtype", dtype, "--seed", 11, "--stream", "embed",
@@ -125,7 +126,7 @@ def test_safetensors_file_loads_with_the_safetensors_library(tmp_path, dtype):
 
 
 def test_safetensors_default_name_and_integer_stream(tmp_path):
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy = require_module("safetensors.numpy")
     target = tmp_path / "w.safetensors"
     assert_ok(run_cli("init", "uniform", "64x8", "--param", "low=-1", "--param", "high=1",
                       "--stream", "0x1F", "-o", target))
@@ -175,7 +176,7 @@ def test_file_larger_than_one_block_is_written_in_order(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
 def test_spec_file_writes_every_tensor_on_its_named_stream(tmp_path, suffix):
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy = require_module("safetensors.numpy")
     tensors = {
         "embed.weight": {"scheme": "normal", "shape": [200, 32], "dtype": "bfloat16",
                          "params": {"std": 0.02}},
@@ -218,7 +219,7 @@ def test_spec_file_writes_every_tensor_on_its_named_stream(tmp_path, suffix):
 
 
 def test_spec_seed_and_dtype_from_the_command_line(tmp_path):
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy = require_module("safetensors.numpy")
     spec = tmp_path / "s.json"
     spec.write_text(json.dumps({"a": {"scheme": "uniform", "shape": [8, 8]},
                                 "b": {"scheme": "normal", "shape": [4, 4], "dtype": "float16"}}))
@@ -420,7 +421,7 @@ def test_info_prints_the_stream_version():
 
 
 def test_bench_json_rows_and_plot(tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     out, png = tmp_path / "bench.json", tmp_path / "bench.png"
     result = assert_ok(run_cli("bench", "--size-mib", 1, "--repeat", 2, "--threads", 2,
                                "--dtype", "float32", "bfloat16", "--json", out, "--plot", png, timeout=300))
@@ -471,7 +472,7 @@ def test_inspect_prints_statistics_and_the_scheme_std(tmp_path):
 
 
 def test_inspect_safetensors_tensor_and_plot(tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     target, png = tmp_path / "m.safetensors", tmp_path / "hist.png"
     spec = tmp_path / "s.json"
     spec.write_text(json.dumps({"a": {"scheme": "normal", "shape": [300, 200], "dtype": "bfloat16",

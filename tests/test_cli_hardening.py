@@ -28,6 +28,7 @@ from fastinit import cli
 from fastinit._config import max_threads
 from fastinit._validate import as_dtype
 from fastinit.cli.files import TEMP_SUFFIX, host_tag, remove_stale_parts
+from _util import require_module
 from test_cli import assert_bitwise_equal, assert_ok, assert_one_line_error, npy_bytes, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -232,7 +233,7 @@ def test_spec_name_with_a_lone_surrogate_is_refused(tmp_path, main_in, where):
 
 
 def test_non_ascii_names_still_load_with_safetensors(tmp_path, main_in):
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy = require_module("safetensors.numpy")
     assert_ok(main_in(tmp_path, "init", "normal", "3x3", "--name", "Gewicht.ä.😀", "--stream", "flüss",
                       "-o", "w.safetensors", "-q"))
     tensors = safetensors_numpy.load_file(str(tmp_path / "w.safetensors"))
@@ -462,7 +463,7 @@ def test_zero_size_npy_is_what_np_save_writes(tmp_path, main_in, shape, dtype):
 
 
 def test_zero_size_safetensors_loads_with_safetensors(tmp_path, main_in):
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    safetensors_numpy = require_module("safetensors.numpy")
     result = assert_ok(run_cli("init", "he_normal", "0x5", "-o", "h.safetensors", "-q", cwd=tmp_path))
     assert result.stderr == ""                                # no "zero-element" warning
     assert safetensors_numpy.load_file(str(tmp_path / "h.safetensors"))["weight"].shape == (0, 5)

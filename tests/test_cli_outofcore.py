@@ -4,7 +4,8 @@ The console script runs as a subprocess.  An interrupted write (SIGINT or
 SIGTERM once the temporary file exists) must leave neither the target nor
 the temporary file.  A 3 GiB write must keep the child's anonymous resident
 memory (RssAnon in /proc/<pid>/status, polled while it runs) under 512 MiB,
-and the file must equal the Python API block for block.
+and the file must equal the Python API block for block.  The files are
+deleted when each test ends, also when it fails (``large_tmp_path``).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def wait_for_a_file(directory: Path, process: subprocess.Popen, timeout: float =
 
 
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_interrupted_large_write_leaves_nothing(tmp_path, signum, status):
+def test_interrupted_large_write_leaves_nothing(large_tmp_path, signum, status):
+    tmp_path = large_tmp_path
     shape = (1 << 20, 2048)                                   # 8 GiB of float32
     require_free_space(tmp_path, 8 * GIB)
     process = subprocess.Popen(fastinit_command() + ["init", "normal", "x".join(map(str, shape)),
@@ -93,7 +95,8 @@ def rss_anon_bytes(pid: int) -> int:
 
 
 @pytest.mark.slow
-def test_three_gib_file_with_bounded_anonymous_memory(tmp_path):
+def test_three_gib_file_with_bounded_anonymous_memory(large_tmp_path):
+    tmp_path = large_tmp_path
     shape = (393_216, 2048)                                   # 3 GiB of float32
     require_free_space(tmp_path, 3 * GIB)
     target = tmp_path / "big.npy"

@@ -16,9 +16,12 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-da = pytest.importorskip("dask.array") if not os.environ.get("CI") else __import__("dask.array").array
-distributed = pytest.importorskip("distributed") if not os.environ.get("CI") else __import__("distributed")
-zarr = pytest.importorskip("zarr") if not os.environ.get("CI") else __import__("zarr")
+from _util import require_module
+
+# Every test here needs the extra: without it the module skips (see _util).
+da = require_module("dask.array")
+distributed = require_module("distributed")
+zarr = require_module("zarr")
 
 import dask  # noqa: E402
 

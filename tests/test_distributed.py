@@ -20,7 +20,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
+from _util import require_module
+
+# Every test here needs the extra: without it the module skips (see _util).
+torch = require_module("torch")
 
 import fastinit as fi  # noqa: E402
 

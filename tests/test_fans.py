@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 import re
-import os
 
 import numpy as np
 import pytest
 
 import fastinit as fi
+from _util import optional_module, param_with, requires
 
-# torch is a test dependency: skip without it locally, but fail in CI.
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
-torch_fans = torch.nn.init._calculate_fan_in_and_fan_out
+# torch is optional: only the tests comparing with torch need it (see _util).
+torch = optional_module("torch")
+needs_torch = requires("torch")
+
+
+def torch_fans(tensor):
+    return torch.nn.init._calculate_fan_in_and_fan_out(tensor)
 
 # PyTorch layouts: Linear (out, in), Conv1d/2d/3d (out, in, *kernel), with
 # degenerate, zero and non-square sizes.
@@ -25,6 +29,7 @@ TORCH_SHAPES = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("shape", TORCH_SHAPES, ids=str)
 def test_fans_identical_to_torch(shape):
     assert fi.compute_fans(shape) == torch_fans(torch.empty(shape))
@@ -43,6 +48,7 @@ def test_fans_accept_numpy_integers_and_explicit_default_axes(shape):
 HWIO_SHAPES = [(5, 7), (3, 16, 32), (3, 3, 64, 128), (7, 1, 3, 8), (2, 3, 4, 5, 6)]
 
 
+@needs_torch
 @pytest.mark.parametrize("shape", HWIO_SHAPES, ids=str)
 def test_fans_jax_hwio_layout(shape):
     *kernel, n_in, n_out = shape
@@ -72,6 +78,7 @@ LINEAR_NAMES = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "con
                 "conv_transpose3d", "sigmoid"]
 
 
+@needs_torch
 @pytest.mark.parametrize("name", LINEAR_NAMES + ["tanh", "relu", "selu", "leaky_relu"])
 def test_gain_identical_to_torch(name):
     gain = fi.calculate_gain(name)
@@ -88,6 +95,7 @@ def test_gain_table_values():
     assert fi.calculate_gain("leaky_relu") == math.sqrt(2.0 / (1 + 0.01 ** 2))
 
 
+@needs_torch
 @pytest.mark.parametrize("slope", [None, 0, 0.0, 0.01, 0.2, 1, 1.0, 3, -0.5, 5.5, np.float64(0.3)])
 def test_leaky_relu_gain_identical_to_torch(slope):
     assert fi.calculate_gain("leaky_relu", slope) == torch.nn.init.calculate_gain("leaky_relu", slope)
@@ -151,8 +159,9 @@ def test_fans_positional_axes_are_rejected():
         fi.compute_fans((3, 4), 0, 1)
 
 
+@needs_torch
 @pytest.mark.parametrize("name", ["softplus", "Relu", "RELU", "gelu", "", "leaky relu", None, 1,
-                                  torch.nn.ReLU])
+                                  param_with("torch", lambda torch: torch.nn.ReLU, id="torch.nn.ReLU")])
 def test_unknown_nonlinearity_is_torchs_value_error(name):
     """torch raises ValueError("Unsupported nonlinearity ...") for anything not in its table."""
     with pytest.raises(ValueError, match=rf"^Unsupported nonlinearity {re.escape(str(name))}; expected "
@@ -162,8 +171,9 @@ def test_unknown_nonlinearity_is_torchs_value_error(name):
         torch.nn.init.calculate_gain(name)
 
 
+@needs_torch
 @pytest.mark.parametrize("param", [True, False, "0.2", [0.2], {"a": "b"}, 1j, np.bool_(True),
-                                   torch.tensor(0.2)])
+                                   param_with("torch", lambda torch: torch.tensor(0.2), id="torch.tensor(0.2)")])
 def test_leaky_relu_slope_that_is_not_a_number_is_torchs_value_error(param):
     with pytest.raises(ValueError, match=rf"^negative_slope {re.escape(format(param))} not a valid number; "):
         fi.calculate_gain("leaky_relu", param)
@@ -171,6 +181,7 @@ def test_leaky_relu_slope_that_is_not_a_number_is_torchs_value_error(param):
         torch.nn.init.calculate_gain("leaky_relu", param)
 
 
+@needs_torch
 @pytest.mark.parametrize("param", [float("nan"), float("inf"), -math.inf])
 def test_leaky_relu_non_finite_slope_gives_torchs_gain(param):
     ours = fi.calculate_gain("leaky_relu", param)

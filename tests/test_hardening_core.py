@@ -16,8 +16,7 @@ import pytest
 from scipy import stats
 
 import fastinit as fi
-import fastinit.dask as fid
-from _util import DTYPES, KINDS, assert_bits_equal, bits
+from _util import DTYPES, KINDS, assert_bits_equal, bits, requires
 from fastinit import reference
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -52,7 +51,10 @@ def test_uniform_width_that_overflows_is_refused(dtype, low, high, compute):
         fi.uniform(4, low, high, dtype=dtype, seed=0)
 
 
+@requires("dask")
 def test_uniform_width_overflow_is_refused_by_dask_too():
+    import fastinit.dask as fid   # here: fastinit.dask needs the dask extra
+
     with pytest.raises(ValueError, match="overflows float64"):
         fid.uniform((4, 4), -1e308, 1e308, dtype=np.float64, seed=0)
 

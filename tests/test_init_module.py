@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import warnings
 from collections import OrderedDict
 
 import numpy as np
 import pytest
+from scipy import stats
 
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
-stats = pytest.importorskip("scipy.stats") if not os.environ.get("CI") else __import__("scipy.stats").stats
+from _util import require_module
+
+# Every test here needs the extra: without it the module skips (see _util).
+torch = require_module("torch")
 
 import fastinit as fi  # noqa: E402
 import fastinit.torch as fit  # noqa: E402

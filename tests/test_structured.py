@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import math
-import os
 import warnings
 
 import ml_dtypes
@@ -21,9 +20,11 @@ import pytest
 
 import fastinit as fi
 import fastinit._structured as structured
+from _util import optional_module, requires
 
-# torch is a test dependency: skip without it locally, but fail in CI.
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
+# torch is optional: only the tests comparing with torch need it (see _util).
+torch = optional_module("torch")
+needs_torch = requires("torch")
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
@@ -40,6 +41,7 @@ def same_bits(a, b):
 EYE_SHAPES = [(1, 1), (3, 3), (3, 5), (5, 3), (1, 7), (7, 1), (64, 48), (2, 100)]
 
 
+@needs_torch
 @pytest.mark.parametrize("shape", EYE_SHAPES, ids=str)
 def test_eye_equals_torch(shape):
     expected = torch.nn.init.eye_(torch.empty(shape)).numpy()
@@ -56,6 +58,7 @@ DIRAC_CASES = [
 ]
 
 
+@needs_torch
 @pytest.mark.parametrize("shape, groups", DIRAC_CASES, ids=str)
 def test_dirac_equals_torch(shape, groups):
     expected = torch.nn.init.dirac_(torch.empty(shape), groups=groups).numpy()
@@ -93,6 +96,7 @@ def test_zeros_ones(fill, value, dtype):
     assert np.all(fill(1000, dtype=dtype).astype(np.float64) == value)
 
 
+@needs_torch
 def test_zeros_ones_equal_torch():
     for fill, torch_fill in [(fi.zeros, torch.nn.init.zeros_), (fi.ones, torch.nn.init.ones_)]:
         assert same_bits(fill((3, 4, 5)), torch_fill(torch.empty(3, 4, 5)).numpy())
@@ -198,6 +202,7 @@ def test_sparse_zeros_exactly_ceil_sparsity_rows_per_column(rows, sparsity):
     assert same_bits(w[kept], dense[kept]), "kept entries must be the dense fill's values"
 
 
+@needs_torch
 def test_sparse_matches_torch_zero_count():
     for rows, sparsity in [(10, 0.3), (7, 0.5), (100, 0.25), (9, 0.1)]:
         t = torch.nn.init.sparse_(torch.empty(rows, 20), sparsity)

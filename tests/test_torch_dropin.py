@@ -14,9 +14,12 @@ import os
 import ml_dtypes
 import numpy as np
 import pytest
+from scipy import stats
 
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
-stats = pytest.importorskip("scipy.stats") if not os.environ.get("CI") else __import__("scipy.stats").stats
+from _util import require_module
+
+# Every test here needs the extra: without it the module skips (see _util).
+torch = require_module("torch")
 
 import fastinit as fi  # noqa: E402
 import fastinit.torch as fit  # noqa: E402

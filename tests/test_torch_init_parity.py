@@ -14,17 +14,18 @@ aliases such as ``init.normal``, which fastinit.torch does not provide).
 from __future__ import annotations
 
 import math
-import os
 import random
 import string
 
 import pytest
 
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
-stats = pytest.importorskip("scipy.stats") if not os.environ.get("CI") else __import__("scipy.stats").stats
+from _util import require_module
+
+# Every test here needs the extra: without it the module skips (see _util).
+torch = require_module("torch")
 
 import numpy as np  # noqa: E402
-from scipy import special  # noqa: E402
+from scipy import special, stats  # noqa: E402
 
 import fastinit.torch as fit  # noqa: E402
 

@@ -11,12 +11,14 @@ here as such.  A call that raises draws nothing: no generator moves.
 from __future__ import annotations
 
 import math
-import os
 import warnings
 
 import pytest
 
-torch = pytest.importorskip("torch") if not os.environ.get("CI") else __import__("torch")
+from _util import require_module
+
+# Every test here needs the extra: without it the module skips (see _util).
+torch = require_module("torch")
 
 import fastinit as fi  # noqa: E402
 import fastinit.torch as fit  # noqa: E402
