@@ -11,9 +11,11 @@
 
 static int requested_threads = 0;
 static int cpu_limit = 0;
+#ifdef _OPENMP
 static int omp_default = 0;          /* omp_get_max_threads() when fastinit was imported */
 static int omp_env_set = 0;          /* OMP_NUM_THREADS chose that default */
 static int omp_recorded = 0;
+#endif
 static volatile int parallel_used = 0;
 static volatile int forked_after_parallel = 0;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
