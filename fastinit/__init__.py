@@ -17,13 +17,16 @@ from ._schemes import (
 )
 from ._structured import dirac, eye, ones, orthogonal, sparse, zeros
 from ._activation import Scheme, init_for, scheme_for
+from ._generator import Generator, default_rng
 
 from ._version import __version__
 
 __all__ = [
     "STREAM_VERSION",
+    "Generator",
     "build_info",
     "constant",
+    "default_rng",
     "get_num_threads",
     "normal",
     "random_raw",

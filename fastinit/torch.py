@@ -38,6 +38,7 @@ filled.  CPU tensors are filled in place; tensors on another device (CUDA,
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import fnmatch
 import functools
 import inspect
@@ -198,9 +199,16 @@ def _fill_in_place(tensor, function_name, fill):
     return tensor
 
 
-def _check_generator(generator):
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+def _check_generator(generator, seed=None, stream=0):
+    if generator is not None and not isinstance(generator, (torch.Generator, fastinit.Generator)):
+        raise TypeError(f"generator must be a torch.Generator, a fastinit.Generator or None; "
+                        f"got {type(generator).__name__}")
+    # A fastinit Generator supplies both the seed and the stream; a second source for
+    # either would be ignored or would repeat streams, so it is refused.
+    if isinstance(generator, fastinit.Generator) and (seed is not None or stream != 0):
+        given = f"seed={seed!r}" if seed is not None else f"stream={stream!r}"
+        raise TypeError(f"a fastinit.Generator supplies seed and stream; got it with {given} "
+                        f"(drop it, or use generator.child(name) for a named stream)")
 
 
 def _draw_seed(generator):
@@ -385,7 +393,7 @@ def _prepare(function_name, tensor, scheme, kwargs, *, random, generator=None, s
     """A checked :class:`_Fill` of ``tensor`` with a fastinit scheme."""
     kwargs = dict(kwargs)
     if random:
-        _check_generator(generator)
+        _check_generator(generator, seed, stream)
         seed = None if seed is None else as_seed(seed)
     dtype = _NUMPY_DTYPES[tensor.dtype]
 
@@ -412,6 +420,11 @@ def _execute(tensor, fill):
             tensor.fill_(fill.torch_value)
         return tensor
     arguments = dict(fill.kwargs)
+    if fill.scheme in _RANDOM_SCHEMES and isinstance(fill.generator, fastinit.Generator):
+        # Its next stream; the call counter moves only if the fill succeeds.
+        return fill.generator._apply(
+            lambda seed, stream: _execute(tensor, dataclasses.replace(fill, seed=seed, stream=stream,
+                                                                      generator=None)))
     if fill.scheme in _RANDOM_SCHEMES:
         key = fill.seed if fill.seed is not None else _draw_seed(fill.generator)
         arguments.update(seed=key, stream=fill.stream)
@@ -468,10 +481,13 @@ def _wrong_dimensions(torch_text, tensor):
 # --------------------------------------------------------------------------------------
 
 _SEED_DOC = """\
-    generator : torch.Generator, optional
-        Used only when ``seed`` is None: the seed is drawn from it (63 random
-        bits); without it, from torch's default generator, so
-        ``torch.manual_seed`` makes the values reproducible.
+    generator : torch.Generator or fastinit.Generator, optional
+        A torch.Generator is used only when ``seed`` is None: the seed is
+        drawn from it (63 random bits); without it, from torch's default
+        generator, so ``torch.manual_seed`` makes the values reproducible.
+        A :class:`fastinit.Generator` supplies both seed and stream (its next
+        stream, as its own methods), and then ``seed`` and ``stream`` must
+        not be given (TypeError).
     seed : int, optional
         Keyword-only.  Key in ``[0, 2**64)``; when given, no torch generator
         is used and the values are ``fastinit``'s for ``(seed, stream)``.
