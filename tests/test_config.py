@@ -154,7 +154,7 @@ def test_threads_beyond_the_address_space_limit_raise_instead_of_killing_the_pro
         got.append(fi.get_num_threads() == before)
         got.append(bool((fi.normal(1 << 22, seed=1)[:4] == fi.normal(4, seed=1)).all()))
         print(json.dumps(got))
-    """)
+    """, MALLOC_ARENA_MAX="1")   # no per-thread malloc arenas (64 MiB of address space each) to race the limit
     too_many, cannot_start, unchanged, still_fills = got
     assert too_many[0] == "ValueError" and "got 1000" in too_many[2]
     # Thread stacks are 8 MiB by default (2 MiB with an unlimited stack rlimit): 60 do not fit.
@@ -169,12 +169,25 @@ def test_threads_beyond_the_address_space_limit_raise_instead_of_killing_the_pro
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc/self/task")
 def test_a_fill_starts_no_more_threads_than_work_items():
     got = _run_python("""
-        import json, os
+        import json, os, time
         import fastinit as fi
-        fi.set_num_threads(64)
-        before = len(os.listdir("/proc/self/task"))
+        fi.set_num_threads(64)                     # starts and joins 63 probe threads
+
+        def settled_count():
+            # A joined thread can stay listed in /proc/self/task for a moment after
+            # pthread_join returns: count once two reads 20 ms apart agree.
+            last = len(os.listdir("/proc/self/task"))
+            for _ in range(100):
+                time.sleep(0.02)
+                now = len(os.listdir("/proc/self/task"))
+                if now == last:
+                    return now
+                last = now
+            return last
+
+        before = settled_count()
         fi.uniform(4 * 16384, seed=1)              # 4 work items of 16384 elements
-        print(json.dumps([before, len(os.listdir("/proc/self/task"))]))
+        print(json.dumps([before, settled_count()]))
     """)
     before, after = got
     assert 1 <= after - before <= 3, got          # 3 workers + the calling thread, not 63
