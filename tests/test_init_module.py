@@ -17,6 +17,7 @@ from _util import require_module
 torch = require_module("torch")
 
 import fastinit as fi  # noqa: E402
+import fastinit.torch._module  # noqa: E402
 import fastinit.torch as fit  # noqa: E402
 from fastinit._validate import stream_id  # noqa: E402
 
@@ -152,7 +153,7 @@ def test_large_meta_tensors_get_numpy_backed_storage_with_the_eager_values(dtype
         lazy = build()
     fit.init_module(lazy, seed=2)
     big = lazy[0].weight
-    assert big.numel() * big.element_size() >= fit._NUMPY_BACKED_MIN_BYTES
+    assert big.numel() * big.element_size() >= fastinit.torch._module._NUMPY_BACKED_MIN_BYTES
     assert isinstance(big, nn.Parameter) and big.requires_grad and big.dtype == dtype
     _assert_same_state(_state(eager), _state(lazy))
     tokens = torch.randint(0, 4096, (3, 7))
@@ -200,13 +201,13 @@ def test_meta_model_in_bfloat16():
 def test_no_double_initialization(monkeypatch):
     """to_empty allocates only; every tensor is filled exactly once."""
     calls = []
-    original = fit._fill_in_place
+    original = fastinit.torch._module.fill_with_spec
 
-    def counting(tensor, name, fill):
+    def counting(spec, out, seed, name):
         calls.append(name)
-        return original(tensor, name, fill)
+        return original(spec, out, seed, name)
 
-    monkeypatch.setattr(fit, "_fill_in_place", counting)
+    monkeypatch.setattr(fastinit.torch._module, "fill_with_spec", counting)
     with torch.device("meta"):
         model = TinyLM()
     fit.init_module(model, seed=0)

@@ -75,7 +75,10 @@ def test_importing_fastinit_imports_neither_torch_nor_dask():
 
 
 def test_module_uses_the_real_torch():
-    assert fit.torch is torch and fit.nn is torch.nn
+    # The package is named fastinit.torch; its modules must import PyTorch, not themselves.
+    import fastinit.torch._bridge as bridge
+    import fastinit.torch._module as module
+    assert bridge.torch is torch and module.nn is torch.nn
 
 
 # ----------------------------------------------------------------------------- signatures
