@@ -27,6 +27,9 @@ import pytest
 
 import fastinit as fi
 from fastinit import cli
+from fastinit.cli import chunked
+from fastinit.cli.chunked import CHUNK_BYTES, contiguous_blocks, region_extents
+from fastinit.cli.schemes import parse_shape, scheme_table
 from fastinit._validate import as_dtype
 from _util import require_module
 
@@ -168,7 +171,7 @@ def test_file_larger_than_one_block_is_written_in_order(tmp_path):
     assert_ok(run_cli("init", "normal", n, "--param", "std=0.5", "--seed", 5, "--stream", 9,
                       "-o", target, "-q"))
     loaded = np.load(target, mmap_mode="r")
-    boundary = cli.CHUNK_BYTES // 4
+    boundary = CHUNK_BYTES // 4
     for start in (0, boundary - 3, n - 50):
         want = fi.normal((n,), std=0.5, seed=5, stream=9, region=(slice(start, start + 50),))
         assert_bitwise_equal(np.asarray(loaded[start:start + 50]), want)
@@ -400,7 +403,7 @@ def test_python_dash_m_runs_the_same_cli(tmp_path):
 
 def test_init_help_lists_every_scheme_with_its_parameters():
     result = assert_ok(run_cli("init", "--help"))
-    for name in cli.scheme_table():
+    for name in scheme_table():
         assert f"  {name}(" in result.stdout
     assert "he_normal(a=0, mode='fan_in', nonlinearity='leaky_relu'" in result.stdout
     assert "default 0" in result.stdout                     # the seed is reproducible by default
@@ -508,7 +511,7 @@ def test_inspect_rejects_other_files(tmp_path):
 # ---------------------------------------------------------------------------
 
 def test_scheme_table_is_read_from_the_api():
-    table = cli.scheme_table()
+    table = scheme_table()
     for name in ("normal", "uniform", "trunc_normal", "constant", "he_normal", "kaiming_uniform",
                  "xavier_normal", "glorot_uniform", "lecun_normal", "variance_scaling",
                  "orthogonal", "sparse", "eye", "dirac", "zeros", "ones"):
@@ -523,7 +526,7 @@ def test_scheme_table_is_read_from_the_api():
                                          ("7", (7,)), ("2 x 3 x 4", (2, 3, 4)), ("(5, 6)", (5, 6)),
                                          ("5,", (5,)), ("3X4", (3, 4))])
 def test_shape_syntax(text, shape):
-    assert cli.parse_shape(text) == shape
+    assert parse_shape(text) == shape
 
 
 @pytest.mark.parametrize("shape, limit", [((10, 7), 20), ((10, 7), 7), ((10, 7), 6), ((3, 4, 5), 7),
@@ -531,10 +534,10 @@ def test_shape_syntax(text, shape):
 def test_blocks_cover_the_array_once_in_file_order(shape, limit):
     seen = []
     flat = np.arange(math.prod(shape)).reshape(shape)
-    for region in cli.contiguous_blocks(shape, limit):
+    for region in contiguous_blocks(shape, limit):
         block = flat[region]
         assert block.size <= limit
-        assert block.shape == cli.region_extents(shape, region)
+        assert block.shape == region_extents(shape, region)
         seen.extend(block.ravel().tolist())
     assert seen == list(range(math.prod(shape)))
 
@@ -543,8 +546,8 @@ def test_blocks_cover_the_array_once_in_file_order(shape, limit):
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_small_blocks_write_the_same_file(tmp_path, monkeypatch, capsys, background, dtype):
     """Blocks of 1000 bytes force row splits inside a 3-D array, with and without the writer thread."""
-    monkeypatch.setattr(cli.files, "CHUNK_BYTES", 1000)
-    monkeypatch.setattr(cli.files, "background_writes_pay_off", lambda: background)
+    monkeypatch.setattr(chunked, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(chunked, "background_writes_pay_off", lambda: background)
     target = tmp_path / "w.npy"
     assert cli.main(["init", "kaiming_normal", "6x5x70", "--dtype", dtype, "--seed", "4", "-o",
                      str(target), "-q"]) == 0

@@ -27,7 +27,7 @@ import fastinit as fi
 from fastinit import cli
 from fastinit._config import max_threads
 from fastinit._validate import as_dtype
-from fastinit.cli.files import TEMP_SUFFIX, host_tag, remove_stale_parts
+from fastinit.cli.atomic import TEMP_SUFFIX, host_tag, remove_stale_parts
 from _util import require_module
 from test_cli import assert_bitwise_equal, assert_ok, assert_one_line_error, npy_bytes, run_cli
 

@@ -43,9 +43,10 @@ import numpy as np
 
 import fastinit as fi
 from fastinit._validate import as_dtype
+from fastinit.cli.atomic import write_text
 from fastinit.cli.errors import UsageError
-from fastinit.cli.files import MIB, write_text
 from fastinit.cli.plotting import import_matplotlib, save_figure
+from fastinit.cli.progress import MIB
 from fastinit.cli.schemes import set_threads
 
 ROW_WIDTH = 1024                # buffers are (n / 1024, 1024)

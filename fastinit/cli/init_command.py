@@ -1,110 +1,33 @@
 """``fastinit init``: write SCHEME(SHAPE, ...) or a spec file's tensors to one file.
 
-A :class:`TensorJob` is one array to generate; ``command_init`` makes the
-jobs (from SCHEME SHAPE --param ..., or from a JSON/TOML spec via
+``command_init`` makes the :class:`~fastinit.cli.jobs.TensorJob` s (from
+SCHEME SHAPE --param ..., or from a JSON/TOML spec via
 :func:`jobs_from_spec`), checks them all before any file exists, and hands
-them to :func:`fastinit.cli.files.write_file`, which writes them out of core.
+them to the output's format (:mod:`fastinit.cli.formats`): it lays them out,
+encodes the header, and writes them out of core.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
-
-import numpy as np
+from typing import Optional
 
 import fastinit as fi
+from fastinit.cli.atomic import check_target
 from fastinit.cli.errors import RuntimeFailure, UsageError, os_error_text
-from fastinit.cli.files import (check_target, npy_header, output_format, safetensors_header,
-                                safetensors_layout, write_file)
+from fastinit.cli.formats import FORMATS, output_format, suffix_list
+from fastinit.cli.formats.base import Format
+from fastinit.cli.jobs import TensorJob
 from fastinit.cli.progress import format_bytes
-from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, abbreviate, check_number_range,
-                                  check_parameter_name, check_required_parameters, check_text,
-                                  dtype_name, format_shape, lookup_scheme, parse_dtype, parse_integer,
-                                  parse_parameter_value, parse_parameters, parse_shape, parse_stream,
-                                  set_threads)
+from fastinit.cli.schemes import (SchemeSpec, abbreviate, check_number_range, check_parameter_name,
+                                  check_text, dtype_name, format_shape, lookup_scheme, parse_dtype,
+                                  parse_integer, parse_parameter_value, parse_parameters, parse_shape,
+                                  parse_stream, set_threads)
 
 SPEC_TOP_KEYS = ("tensors", "seed", "dtype")
 SPEC_TENSOR_KEYS = ("scheme", "shape", "dtype", "stream", "params")
-
-
-# ---------------------------------------------------------------------------
-# Tensors to write
-# ---------------------------------------------------------------------------
-
-@dataclass
-class TensorJob:
-    """One array to generate: ``scheme.function(shape, **params, dtype, seed, stream)``."""
-
-    name: str
-    scheme: SchemeSpec
-    shape: tuple
-    dtype: np.dtype
-    params: dict
-    seed: int
-    stream: Any = 0
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def keywords(self) -> dict:
-        keywords = dict(self.params)
-        if self.scheme.random:
-            keywords.update(seed=self.seed, stream=self.stream)
-        return keywords
-
-    def fill_region(self, out: np.ndarray, region: tuple) -> None:
-        self.scheme.function(self.shape, out=out, region=region, **self.keywords())
-
-    def compute_whole(self) -> np.ndarray:
-        return np.ascontiguousarray(self.scheme.function(self.shape, dtype=self.dtype, **self.keywords()))
-
-    def validate(self, context: str = "") -> None:
-        """Call the library on a one-element block so its own checks run before any file exists.
-
-        orthogonal and sparse compute the whole matrix even for a block, so
-        they are size-checked here and tried on a shape of the same rank with
-        every dimension cut to at most 2.  ``context`` prefixes error messages.
-        """
-        check_required_parameters(self.scheme, self.params)
-        if self.scheme.whole_matrix and self.size > WHOLE_MATRIX_MAX_ELEMENTS:
-            raise UsageError(
-                f"{context}{self.scheme.name} needs the whole matrix in memory; the command line computes it "
-                f"only up to {WHOLE_MATRIX_MAX_ELEMENTS:,} elements (e.g. 4096x4096), and "
-                f"{format_shape(self.shape)} has {self.size:,}; use a scheme that streams "
-                f"(e.g. normal, he_normal) or the Python API"
-            )
-        try:
-            with warnings.catch_warnings():
-                # The API warns that filling a zero-element array is a no-op (as torch does);
-                # here an empty file is what was asked for.
-                warnings.filterwarnings("ignore", "Initializing zero-element", UserWarning)
-                if self.size == 0:                 # nothing to generate: check the whole call
-                    self.scheme.function(self.shape, dtype=self.dtype, **self.keywords())
-                elif self.scheme.whole_matrix:
-                    small = tuple(min(d, 2) for d in self.shape)
-                    self.scheme.function(small, dtype=self.dtype, **self.keywords())
-                else:
-                    one = np.empty((1,) * len(self.shape), dtype=self.dtype)
-                    self.fill_region(one, tuple(slice(0, 1) for _ in self.shape))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise UsageError(f"{context}{self.scheme.name}: {exc}") from None
-
-    def provenance(self) -> dict:
-        entry = {"scheme": self.scheme.name, "params": self.params}
-        if self.scheme.random:
-            entry.update(seed=self.seed, stream=self.stream)
-        return entry
 
 
 # ---------------------------------------------------------------------------
@@ -194,8 +117,11 @@ def load_spec(path: Path) -> dict:
     return data
 
 
-def jobs_from_spec(data: dict, where: str, seed_option: Optional[int], dtype_option: Optional[str]) -> list:
-    """TensorJobs for a spec; the command line's --seed/--dtype override the spec's own."""
+def jobs_from_spec(data: dict, where: str, seed_option: Optional[int], dtype_option: Optional[str],
+                   form: Format) -> list:
+    """TensorJobs for a spec, to be written in ``form`` (a multi-tensor format, which
+    refuses its reserved tensor names); the command line's --seed/--dtype override the
+    spec's own."""
     if "tensors" in data:
         unknown = [key for key in data if key not in SPEC_TOP_KEYS]
         if unknown:
@@ -221,8 +147,8 @@ def jobs_from_spec(data: dict, where: str, seed_option: Optional[int], dtype_opt
     for name, entry in tensors.items():
         label = f"{where}: tensor {abbreviate(name)}"
         check_text(name, f"{where}: tensor name")
-        if name == "__metadata__" or not name:
-            raise UsageError(f"{label}: this name is reserved in safetensors")
+        if not form.usable_name(name):
+            raise UsageError(f"{label}: this name is reserved in {form.name}")
         if not isinstance(entry, dict):
             raise UsageError(f"{label} must be a table with keys {', '.join(SPEC_TENSOR_KEYS)}")
         unknown = [key for key in entry if key not in SPEC_TENSOR_KEYS]
@@ -271,11 +197,11 @@ def check_output_name(text: str) -> Path:
     path = Path(text)
     if path.is_dir():
         raise RuntimeFailure(f"cannot write {text!r}: it is a directory; give a file name ending in "
-                             f".npy or .safetensors (e.g. {str(path / 'weights.npy')!r})")
+                             f"{suffix_list()} (e.g. {str(path / ('weights' + FORMATS[0].label))!r})")
     if text.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         # Path() would drop the separator and write a file where the user named a directory.
         raise UsageError(f"-o {text!r} ends in {text[-1]!r}, so it names a directory; give a file "
-                         "name ending in .npy or .safetensors")
+                         f"name ending in {suffix_list()}")
     return path
 
 
@@ -289,7 +215,7 @@ def command_init(args) -> int:
     output_path = check_output_name(args.output)
     if args.name is not None:
         check_text(args.name, "--name")
-    kind = output_format(output_path)
+    form = output_format(output_path)
     if args.threads is not None:
         set_threads(args.threads)
     if args.spec is not None:
@@ -297,12 +223,13 @@ def command_init(args) -> int:
                               (args.param, "--param"), (args.name, "--name")):
             if value:
                 raise UsageError(f"{option} cannot be combined with --spec (the spec gives each tensor's)")
-        if kind != "safetensors":
-            raise UsageError("--spec writes several tensors and needs a .safetensors output; "
+        if not form.multi_tensor:
+            several = suffix_list([other for other in FORMATS if other.multi_tensor])
+            raise UsageError(f"--spec writes several tensors and needs a {several} output; "
                              f"got {str(output_path)!r}")
         seed = parse_integer(args.seed, "--seed") if args.seed is not None else None
         spec_path = Path(args.spec)
-        jobs = jobs_from_spec(load_spec(spec_path), str(spec_path), seed, args.dtype)
+        jobs = jobs_from_spec(load_spec(spec_path), str(spec_path), seed, args.dtype, form)
     else:
         if not args.scheme or not args.shape:
             raise UsageError("init needs SCHEME and SHAPE (e.g. fastinit init he_normal 100000x1024 "
@@ -313,27 +240,24 @@ def command_init(args) -> int:
         seed = parse_integer(args.seed, "--seed") if args.seed is not None else 0
         stream = parse_stream(args.stream) if args.stream is not None else 0
         params = parse_parameters(scheme, args.param)
-        if kind == "npy" and args.name is not None:
-            raise UsageError("--name names the tensor in a .safetensors file; a .npy file holds one "
-                             "unnamed array")
+        if not form.named and args.name is not None:
+            named = suffix_list([other for other in FORMATS if other.named])
+            raise UsageError(f"--name names the tensor in a {named} file; a {form.label} file holds "
+                             "one unnamed array")
         name = args.name if args.name is not None else "weight"
-        if kind == "safetensors" and (not name or name == "__metadata__"):
-            raise UsageError(f"--name {name!r} is not a usable safetensors tensor name")
+        if not form.usable_name(name):
+            raise UsageError(f"--name {name!r} is not a usable {form.name} tensor name")
         jobs = [TensorJob(name, scheme, shape, dtype, params, seed, stream)]
 
     for job in jobs:
         job.validate(f"{args.spec}: tensor {job.name!r}: " if args.spec is not None else "")
     check_target(output_path, args.force)
 
-    if kind == "npy":
-        header = npy_header(jobs[0].shape, jobs[0].dtype)
-    else:
-        jobs = safetensors_layout(jobs)
-        provenance = {"version": fi.__version__, "stream_version": fi.STREAM_VERSION,
-                      "tensors": {job.name: job.provenance() for job in jobs}}
-        header = safetensors_header(jobs, {"format": "pt",
-                                           "fastinit": json.dumps(provenance, separators=(",", ":"))})
-    seconds, generating = write_file(output_path, header, jobs, args.force, args.quiet)
+    jobs = form.layout(jobs)
+    provenance = {"version": fi.__version__, "stream_version": fi.STREAM_VERSION,
+                  "tensors": {job.name: job.provenance() for job in jobs}}
+    header = form.encode_header(jobs, provenance)
+    seconds, generating = form.write(output_path, header, jobs, args.force, args.quiet)
     args.written = True                       # from here on, an interrupt leaves the file in place
 
     if not args.quiet:

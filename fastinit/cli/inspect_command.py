@@ -1,10 +1,10 @@
 """``fastinit inspect``: statistics and a histogram of the tensors in a weight file.
 
-Reads a ``.npy`` or ``.safetensors`` file in bounded chunks (two passes:
-moments and extremes, then a histogram), prints shape, dtype, mean, std,
-min, max and a text histogram, the std the common fan-based schemes give
-for the shape, and with ``--scheme`` the std of that scheme (from its
-formula, else sampled).  ``--plot`` draws the histogram as a PNG, with the
+Reads a file of any format of the table (:mod:`fastinit.cli.formats`) in
+bounded chunks (two passes: moments and extremes, then a histogram), prints
+shape, dtype, mean, std, min, max and a text histogram, the std the common
+fan-based schemes give for the shape, and with ``--scheme`` the std of that
+scheme (from its formula, else sampled).  ``--plot`` draws the histogram as a PNG, with the
 density of the distribution detected.
 
 Which distribution (:func:`detect_distribution`): the excess kurtosis ``k``
@@ -39,7 +39,9 @@ import numpy as np
 
 import fastinit as fi
 from fastinit.cli.errors import RuntimeFailure, UsageError
-from fastinit.cli.files import StoredTensor, contiguous_blocks, read_tensors, region_extents, tensor_chunks
+from fastinit.cli.chunked import contiguous_blocks, region_extents
+from fastinit.cli.formats import FORMATS, read_tensors, tensor_chunks
+from fastinit.cli.formats.base import StoredTensor
 from fastinit.cli.plotting import import_matplotlib, save_figure
 from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, dtype_name, format_shape,
                                   lookup_scheme, parse_parameters)
@@ -435,7 +437,9 @@ def command_inspect(args) -> int:
     if args.name is not None:
         chosen = [t for t in tensors if t.name == args.name]
         if not chosen:
-            names = ", ".join(sorted(t.name for t in tensors if t.name)) or "(none: a .npy file holds one unnamed array)"
+            unnamed = next(form for form in FORMATS if not form.named)
+            names = (", ".join(sorted(t.name for t in tensors if t.name))
+                     or f"(none: a {unnamed.label} file holds one unnamed array)")
             raise RuntimeFailure(f"no tensor {args.name!r} in {args.file!r}; its tensors: {names}")
         tensors = chosen
     if args.plot and len(tensors) > 1:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+MIB = 1 << 20
+
 
 def format_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
