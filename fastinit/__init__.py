@@ -8,7 +8,8 @@ thread count, SIMD path, chunking or call order.  See ``docs/stream.md``.
 from ._core import STREAM_VERSION
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._config import _select_simd_from_environment
-from ._sampling import constant, normal, random_raw, trunc_normal, uniform
+from . import _sampling
+from ._sampling import *  # noqa: F403 -- the registered samplers (fastinit/_distributions.py)
 from ._validate import stream_id
 from ._fans import calculate_gain, compute_fans
 from ._schemes import (
@@ -22,19 +23,15 @@ from ._generator import Generator, default_rng
 from ._version import __version__
 
 __all__ = [
+    *_sampling.__all__,      # random_raw, uniform, normal, trunc_normal, constant
     "STREAM_VERSION",
     "Generator",
     "build_info",
-    "constant",
     "default_rng",
     "get_num_threads",
-    "normal",
-    "random_raw",
     "set_num_threads",
     "show_config",
     "stream_id",
-    "trunc_normal",
-    "uniform",
     # initialization schemes
     "Scheme",
     "calculate_gain",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._fans import _gain
+from ._fans import DEFAULT_NEGATIVE_SLOPE, _gain
 from ._validate import as_choice
 from ._schemes import (
     kaiming_normal, kaiming_uniform, lecun_normal, lecun_uniform, xavier_normal, xavier_uniform,
@@ -38,7 +38,6 @@ _KAIMING = {
 _LECUN = ("selu",)
 ACTIVATIONS = (*_XAVIER, *_KAIMING, *_LECUN)
 _INIT_DISTRIBUTIONS = ("normal", "uniform")
-_DEFAULT_NEGATIVE_SLOPE = 0.01   # torch.nn.LeakyReLU's default
 
 
 @dataclass(frozen=True)
@@ -164,7 +163,7 @@ def scheme_for(activation, param=None):
         nonlinearity = _KAIMING[activation]
         slope = None
         if nonlinearity == "leaky_relu":
-            slope = _DEFAULT_NEGATIVE_SLOPE if param is None else param
+            slope = DEFAULT_NEGATIVE_SLOPE if param is None else param
         gain = _gain(nonlinearity, slope, "param")
         arguments = (("a", slope),) if slope is not None else ()
         return Scheme(activation, "kaiming", gain, "fan_in", "kaiming_normal", "kaiming_uniform",

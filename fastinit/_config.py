@@ -18,12 +18,9 @@ _MIN_THREAD_BOUND = 64
 # (name, usable on this CPU and build, what the table needs).
 _TABLES = tuple(_core.kernel_tables())
 SIMD_CHOICES = ("auto",) + tuple(name for name, _, _ in _TABLES)
-# Names of the distribution and dtype codes of src_c/fastinit.h, for messages.
-_DIST_NAMES = {_core.DIST_RAW: "raw", _core.DIST_UNIFORM: "uniform", _core.DIST_NORMAL: "normal",
-               _core.DIST_TRUNC_NORMAL: "trunc_normal", _core.DIST_CONSTANT: "constant",
-               _core.DIST_TRUNC_NORMAL_NARROW: "trunc_normal_narrow"}
-_KIND_NAMES = {_core.KIND_F32: "float32", _core.KIND_F64: "float64", _core.KIND_F16: "float16",
-               _core.KIND_BF16: "bfloat16", _core.KIND_U32: "uint32"}
+# Names of the distribution and dtype codes, as src_c/fastinit.h names them.
+_DIST_NAMES = {code: name for name, code in _core.DIST_CODES.items()}
+_KIND_NAMES = {code: name for name, code in _core.DTYPE_CODES.items()}
 
 
 def _usable_choices() -> tuple:

@@ -11,18 +11,24 @@ import numpy as np
 cnp.import_array()
 
 cdef extern from "fastinit.h":
-    int FI_STREAM_VERSION
-    int FI_MAX_NDIM
-    ctypedef void (*fi_fill_fn)(const fi_params *p, uint64_t first, size_t count, void *dst) noexcept nogil
+    # Compile-time constants (array sizes below) and limits: the header is their one source.
+    enum: FI_STREAM_VERSION
+    enum: FI_MAX_NDIM
+    enum: FI_MAX_PARAMS
+    enum: FI_NDIST
+    enum: FI_NDTYPE
     ctypedef struct fi_params:
-        pass
+        int streaming
+    ctypedef void (*fi_fill_fn)(const fi_params *p, uint64_t first, size_t count, void *dst) noexcept nogil
     ctypedef struct fi_kernel_table:
         const char *name
-    int FI_MAX_PARAMS
     ctypedef struct fi_plan:
+        fi_params params
         int ndim
-        int64_t shape[64]
+        int64_t shape[FI_MAX_NDIM]
         int64_t items
+    const char *fi_dist_name(int dist)
+    const char *fi_dtype_name(int dtype)
     int fi_kernel_table_count()
     const char *fi_kernel_table_name(int index)
     int fi_kernel_table_usable(int index)
@@ -31,14 +37,13 @@ cdef extern from "fastinit.h":
     const fi_kernel_table *fi_active_kernels()
     int fi_active_kernel_source(int dist, int dtype)
     void fi_allow_native_bf16(int allow)
-    int FI_NDIST
-    int FI_NDTYPE
     fi_fill_fn fi_lookup_kernel(int dist, int dtype)
     void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *values, int count)
-    void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t itemsize,
+    void fi_plan_init(fi_plan *plan, fi_fill_fn fill, const fi_params *params, size_t itemsize,
                       int ndim, const int64_t *shape, const int64_t *lstride, const int64_t *bstride,
                       uint64_t loffset, char *data)
     int64_t fi_plan_segment_length()
+    int64_t fi_plan_streaming_bytes()
     void fi_plan_run(const fi_plan *plan, int64_t item_begin, int64_t item_end, int nthreads) nogil
 
 cdef extern from "parallel.h":
@@ -50,21 +55,28 @@ cdef extern from "parallel.h":
     int fi_get_cpu_limit()
     int fi_check_threads(int n)
 
-# Distribution and dtype codes (src_c/fastinit.h).
-DIST_RAW = 0
-DIST_UNIFORM = 1
-DIST_NORMAL = 2
-DIST_TRUNC_NORMAL = 3
-DIST_CONSTANT = 4
-DIST_TRUNC_NORMAL_NARROW = 5
-KIND_F32 = 0
-KIND_F64 = 1
-KIND_F16 = 2
-KIND_BF16 = 3
-KIND_U32 = 4
+# The codes of src_c/fastinit.h by name: {"raw": 0, "uniform": 1, ...} (fi_dist)
+# and {"float32": 0, ...} (fi_dtype).  fastinit/_distributions.py and
+# fastinit/_validate.py read these; no code is written down in Python.
+cdef dict _names(const char *(*name_of)(int), int count, str where):
+    cdef const char *name
+    names = {}
+    for code in range(count):
+        name = name_of(code)
+        if name == NULL:    # a code added to the enum but not named: refuse to import
+            raise ImportError(f"fastinit: code {code} has no name in src_c/fill.c's {where}")
+        names[name.decode()] = code
+    return names
+
+
+DIST_CODES = _names(fi_dist_name, FI_NDIST, "fi_dist_name")
+DTYPE_CODES = _names(fi_dtype_name, FI_NDTYPE, "fi_dtype_name")
 
 STREAM_VERSION = FI_STREAM_VERSION
 MAX_NDIM = FI_MAX_NDIM
+MAX_PARAMS = FI_MAX_PARAMS
+# Direct outputs of at least this many bytes are written with streaming stores (src_c/fill.c).
+STREAMING_BYTES = fi_plan_streaming_bytes()
 
 # Between pieces of this many elements the GIL is taken back to look for
 # Ctrl-C, so a multi-second fill stops within a fraction of a second.
@@ -77,17 +89,21 @@ def fill(int dist, int kind, cnp.ndarray out, uint64_t seed, uint64_t stream,
     flat logical index ``logical_offset + sum(i[d] * logical_strides[d])``.
     ``values`` are the distribution's parameters (src_c/fastinit.h)."""
     cdef fi_params params
-    cdef double param_values[8]
+    cdef double param_values[FI_MAX_PARAMS]
     cdef fi_plan plan
-    cdef int64_t shape[64]
-    cdef int64_t lstride[64]
-    cdef int64_t bstride[64]
+    cdef int64_t shape[FI_MAX_NDIM]
+    cdef int64_t lstride[FI_MAX_NDIM]
+    cdef int64_t bstride[FI_MAX_NDIM]
     cdef int ndim = out.ndim, d
+    if not (0 <= dist < FI_NDIST and 0 <= kind < FI_NDTYPE):
+        raise RuntimeError(f"no distribution code {dist} or dtype code {kind} in src_c/fastinit.h")
+    if ndim > FI_MAX_NDIM:
+        raise RuntimeError(f"at most {FI_MAX_NDIM} dimensions; got {ndim}")
     cdef fi_fill_fn fn = fi_lookup_kernel(dist, kind)
     if fn == NULL:
         raise RuntimeError("no kernel for this distribution and dtype")
     if len(values) > FI_MAX_PARAMS:
-        raise RuntimeError("too many distribution parameters")
+        raise RuntimeError(f"at most {FI_MAX_PARAMS} distribution parameters; got {len(values)}")
     for d in range(len(values)):
         param_values[d] = values[d]
     for d in range(ndim):
@@ -109,6 +125,17 @@ def fill(int dist, int kind, cnp.ndarray out, uint64_t seed, uint64_t stream,
         if begin < plan.items:
             PyErr_CheckSignals()
     return out
+
+
+def plan_streaming(int64_t nbytes):
+    """Test hook: ``(streaming set in the plan, streaming left in the caller's
+    parameters)`` for a direct, aligned output of ``nbytes`` bytes (planned, not run)."""
+    cdef fi_params params
+    cdef fi_plan plan
+    cdef int64_t shape = nbytes, lstride = 1, bstride = 1
+    fi_params_init(&params, 0, 0, NULL, 0)
+    fi_plan_init(&plan, NULL, &params, 1, 1, &shape, &lstride, &bstride, 0, <char *><size_t>64)
+    return bool(plan.params.streaming), bool(params.streaming)
 
 
 def simd_path():

@@ -1,8 +1,8 @@
 """Fans and gains: the two numbers every variance-preserving scheme is built from.
 
-Also the small helpers the scheme modules share (resolving ``shape``/``out``
-into the logical array, checking string choices, the zero-element no-op), so
-that each scheme validates its input the same way and in one place.
+Also the zero-element warning the scheme modules share (``_warn_if_empty``).
+Resolving ``shape``/``out`` into the logical array and checking string
+choices are ``fastinit/_validate.py``'s (``as_logical_target``, ``as_choice``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ _FIXED_GAINS = {
     "selu": 3.0 / 4,
 }
 NONLINEARITIES = (*_LINEAR_MAPS, "sigmoid", "tanh", "relu", "leaky_relu", "selu")
-_DEFAULT_NEGATIVE_SLOPE = 0.01   # torch.nn.LeakyReLU's default
+# torch.nn.LeakyReLU's default; calculate_gain and fastinit.scheme_for use it.
+DEFAULT_NEGATIVE_SLOPE = 0.01
 
 
 def compute_fans(shape, *, in_axis=1, out_axis=0):
@@ -183,7 +184,7 @@ def calculate_gain(nonlinearity, param=None):
         return _FIXED_GAINS[nonlinearity]
     if isinstance(nonlinearity, str) and nonlinearity == "leaky_relu":
         if param is None:
-            slope = _DEFAULT_NEGATIVE_SLOPE
+            slope = DEFAULT_NEGATIVE_SLOPE
         elif isinstance(param, (bool, np.bool_)) or not isinstance(param, numbers.Real):
             raise ValueError(f"negative_slope {param} not a valid number; the leaky_relu slope must "
                              f"be an int or float; got {type(param).__name__}")
@@ -218,7 +219,7 @@ def _gain(nonlinearity, param, param_name):
         )
     if nonlinearity == "leaky_relu":
         if param is None:
-            slope = _DEFAULT_NEGATIVE_SLOPE
+            slope = DEFAULT_NEGATIVE_SLOPE
         else:
             slope = as_real(param, f"{param_name} (the leaky_relu negative slope)")
         return _leaky_relu_gain(slope)

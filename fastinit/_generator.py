@@ -12,7 +12,8 @@ import functools
 import inspect
 import threading
 
-from . import _sampling, _schemes, _structured
+from . import _sampling, _schemes, _structured  # noqa: F401 (_sampling registers the samplers)
+from ._distributions import DISTRIBUTIONS, SAMPLERS
 from ._validate import _integer, as_seed, stream_id
 
 __all__ = ["Generator", "default_rng"]
@@ -217,12 +218,10 @@ def _restore(seed, path, calls, spawned):
     return generator
 
 
-# method -> (module function, arguments of its doctest example)
+# method -> (module function, arguments of its doctest example); the samplers are
+# the random distributions of the registry (fastinit/_distributions.py).
 _METHODS = {
-    "random_raw": (_sampling.random_raw, "4"),
-    "uniform": (_sampling.uniform, "(256, 128), -0.1, 0.1"),
-    "normal": (_sampling.normal, "(256, 128), std=0.02"),
-    "trunc_normal": (_sampling.trunc_normal, "(256, 128), std=0.02, a=-0.04, b=0.04"),
+    **{name: (SAMPLERS[name], entry.example) for name, entry in DISTRIBUTIONS.items() if entry.random},
     "variance_scaling": (_schemes.variance_scaling, "(256, 128), 2.0"),
     "xavier_uniform": (_schemes.xavier_uniform, "(256, 128)"),
     "xavier_normal": (_schemes.xavier_normal, "(256, 128)"),

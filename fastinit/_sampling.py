@@ -1,31 +1,41 @@
-"""Public samplers of stream v1: raw words, uniform and normal fills."""
+"""Public samplers of stream v1: raw words and uniform, normal, truncated
+normal and constant fills.
+
+Each sampler is the entry of :data:`fastinit._distributions.DISTRIBUTIONS`
+with the same name (parameter checks, kernel values) behind its documented
+signature; :func:`_sample` is the one path from arguments to the C kernels.
+"""
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 
 from . import _core
-from .reference import trunc_normal_kernel
-from ._validate import (
-    as_count, as_real, as_seed, as_stream, as_target, check_representable, kind_of,
-)
+from ._distributions import DISTRIBUTIONS, sampler
+from ._validate import U64_LIMIT, as_count, as_seed, as_stream, as_target, kind_of
 
-__all__ = ["random_raw", "uniform", "normal", "trunc_normal", "constant"]
-
-_U64_LIMIT = 1 << 64
-# Largest float64 that rounds to a finite float32 (max + half an ulp, exclusive).
-_FLOAT32_MAX = float(np.finfo(np.float32).max) * (1 + 2.0**-25)
+# The public samplers are the registered distributions; each is defined below.
+__all__ = list(DISTRIBUTIONS)
 
 
-def _fill(dist, target, seed, stream, *values):
+def _sample(name, shape, out, dtype, region, seed, stream, *parameters):
+    """Check, resolve the output, derive the kernel values, fill: in that order.
+
+    Everything is checked before anything is written; a non-random
+    distribution ignores ``seed`` and ``stream``.
+    """
+    distribution = DISTRIBUTIONS[name]
+    parameters = distribution.check(*parameters)
+    target = as_target(shape, out, dtype, region)
+    code, values = distribution.prepare(target.dtype, *parameters)
+    seed, stream = (as_seed(seed), as_stream(stream)) if distribution.random else (0, 0)
     if target.out.size:
-        _core.fill(dist, kind_of(target.dtype), target.out, seed, stream, values,
+        _core.fill(code, kind_of(target.dtype), target.out, seed, stream, values,
                    target.logical_strides, target.logical_offset)
     return target.out
 
 
+@sampler
 def random_raw(n, *, seed, stream=0, start=0):
     """Raw 32-bit words of a stream.
 
@@ -67,14 +77,16 @@ def random_raw(n, *, seed, stream=0, start=0):
     seed = as_seed(seed)
     stream = as_stream(stream)
     start = as_count(start, "start")
-    if start + n > _U64_LIMIT:
+    if start + n > U64_LIMIT:
         raise ValueError(f"start + n must be <= 2**64 (word indices are 64-bit); got start={start}, n={n}")
     out = np.empty(n, dtype=np.uint32)
     if n:
-        _core.fill(_core.DIST_RAW, _core.KIND_U32, out, seed, stream, (), (1,), start)
+        code, values = DISTRIBUTIONS["random_raw"].prepare(out.dtype)
+        _core.fill(code, _core.DTYPE_CODES["uint32"], out, seed, stream, values, (1,), start)
     return out
 
 
+@sampler
 def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, stream=0,
             region=None):
     r"""Fill an array with samples from :math:`\mathcal{U}(\text{low}, \text{high})`.
@@ -131,29 +143,10 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
     >>> bool((top == w[:512]).all())
     True
     """
-    low, high = as_real(low, "low"), as_real(high, "high")
-    if low > high:
-        raise ValueError(f"low must be <= high; got low={low}, high={high}")
-    target = as_target(shape, out, dtype, region)
-    check_representable(target.dtype, low=low, high=high)
-    # The kernels form high - low in the compute precision (float64 for float64, float32
-    # for the rest); a width that overflows it would give inf and wrong values, so it is
-    # refused for every dtype, as NumPy and torch refuse it.  float16's compute precision
-    # is float32, so a float16 range wider than float16's maximum is still exact.
-    scale = high - low
-    if target.dtype == np.float64:
-        compute, limit = "float64", sys.float_info.max
-    else:
-        compute, limit = "float32", _FLOAT32_MAX
-    if not abs(scale) <= limit:
-        raise ValueError(
-            f"high - low = {scale} overflows {compute}, in which {target.dtype.name} samples are "
-            f"computed (low={low}, high={high}); the width high - low must be at most "
-            f"{float(np.finfo(compute).max):g}"
-        )
-    return _fill(_core.DIST_UNIFORM, target, as_seed(seed), as_stream(stream), low, scale, high)
+    return _sample("uniform", shape, out, dtype, region, seed, stream, low, high)
 
 
+@sampler
 def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, stream=0,
            region=None):
     r"""Fill an array with samples from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
@@ -196,14 +189,10 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, st
     >>> round(float(w.std()), 3)
     0.02
     """
-    mean, std = as_real(mean, "mean"), as_real(std, "std")
-    if std < 0:
-        raise ValueError(f"std must be >= 0; got {std}")
-    target = as_target(shape, out, dtype, region)
-    check_representable(target.dtype, mean=mean, std=std)
-    return _fill(_core.DIST_NORMAL, target, as_seed(seed), as_stream(stream), mean, std)
+    return _sample("normal", shape, out, dtype, region, seed, stream, mean, std)
 
 
+@sampler
 def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtype=None, seed=None,
                  stream=0, region=None):
     r"""Fill an array from a normal distribution truncated to :math:`[a, b]`.
@@ -262,19 +251,10 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
     >>> bool(w.min() >= -0.04 and w.max() <= 0.04)
     True
     """
-    mean, std = as_real(mean, "mean"), as_real(std, "std")
-    a, b = as_real(a, "a"), as_real(b, "b")
-    if std <= 0:
-        raise ValueError(f"std must be > 0; got {std}")
-    if a > b:
-        raise ValueError(f"a must be <= b; got a={a}, b={b}")
-    target = as_target(shape, out, dtype, region)
-    check_representable(target.dtype, mean=mean, std=std, a=a, b=b)
-    regime, values = trunc_normal_kernel(mean, std, a, b)
-    dist = _core.DIST_TRUNC_NORMAL_NARROW if regime == "narrow" else _core.DIST_TRUNC_NORMAL
-    return _fill(dist, target, as_seed(seed), as_stream(stream), *values)
+    return _sample("trunc_normal", shape, out, dtype, region, seed, stream, mean, std, a, b)
 
 
+@sampler
 def constant(shape=None, value=0.0, *, out=None, dtype=None, region=None):
     """Fill an array with ``value``, in parallel.
 
@@ -306,8 +286,4 @@ def constant(shape=None, value=0.0, *, out=None, dtype=None, region=None):
     >>> fi.constant((2, 3), 0.5).tolist()
     [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]
     """
-    value = as_real(value, "value")
-    target = as_target(shape, out, dtype, region)
-    check_representable(target.dtype, value=value)
-    exact = float(np.asarray(value).astype(target.dtype))   # one rounding, straight from float64
-    return _fill(_core.DIST_CONSTANT, target, 0, 0, exact)
+    return _sample("constant", shape, out, dtype, region, None, 0, value)

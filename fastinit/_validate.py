@@ -22,15 +22,13 @@ from . import _core
 
 BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 
-# dtype -> kernel code; names are what error messages show.
-_KINDS = {
-    np.dtype(np.float32): _core.KIND_F32,
-    np.dtype(np.float64): _core.KIND_F64,
-    np.dtype(np.float16): _core.KIND_F16,
-    BFLOAT16: _core.KIND_BF16,
-}
+# Floating dtype -> kernel dtype code (src_c/fastinit.h's fi_dtype, by name through
+# _core); uint32 is random_raw's own.  Names are what error messages show.
+_KINDS = {(BFLOAT16 if name == "bfloat16" else np.dtype(name)): code
+          for name, code in _core.DTYPE_CODES.items() if name != "uint32"}
 SUPPORTED_DTYPES = "float16, float32, float64, bfloat16"
-_U64_LIMIT = 1 << 64
+# Seeds, streams and word indices are 64-bit: each lies in [0, U64_LIMIT).
+U64_LIMIT = 1 << 64
 _MAX_LOGICAL_ELEMENTS = (1 << 63) - 1
 
 
@@ -68,7 +66,7 @@ def as_seed(seed) -> int:
     if seed is None:
         return secrets.randbits(64)
     seed = _integer(seed, "seed")
-    if not 0 <= seed < _U64_LIMIT:
+    if not 0 <= seed < U64_LIMIT:
         raise ValueError(f"seed must be in [0, 2**64); got {seed}")
     return seed
 
@@ -130,7 +128,7 @@ def as_stream(stream) -> int:
     if isinstance(stream, (bool, np.bool_)) or not isinstance(stream, (numbers.Integral, np.integer)):
         raise TypeError(f"stream must be an integer or a str; got {type(stream).__name__} {stream!r}")
     stream = int(stream)
-    if not 0 <= stream < _U64_LIMIT:
+    if not 0 <= stream < U64_LIMIT:
         raise ValueError(f"stream must be in [0, 2**64); got {stream}")
     return stream
 

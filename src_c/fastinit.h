@@ -11,7 +11,7 @@
  *   fi_avx512.h       AVX-512 maths (Philox, log, Box-Muller, inverse CDF) for kernels_avx512.c
  *   kernels_avx512.c  AVX-512 (F/BW/DQ/VL, optional BF16) kernel table (built with those flags only)
  *   kernels_neon.c    aarch64 NEON (ASIMD) kernel table (built on aarch64 only)
- *   kernels_avx2.c    AVX2/F16C kernel table (built with those flags only)
+ *   kernels_avx2.c    AVX2 + F16C kernel table (built with those flags only; no FMA anywhere)
  *   cpu.c             what the CPU and OS can run (cpuid, xgetbv)
  *   dispatch.c        the ordered table registry; picks one, resolves empty slots per slot
  *   parallel.c/.h     the only place that talks to OpenMP
@@ -42,6 +42,12 @@ typedef enum {
                                  exp(-A q - B q^2).  Scalar only: the generic table's kernels */
     FI_NDIST
 } fi_dist;
+/*
+ * Adding a distribution (docs/extending.md): its code above and its name in
+ * fill.c's fi_dist_name, its transform in fi_scalar.h, its slots in the
+ * kernel tables, fastinit/reference.py and one entry of
+ * fastinit/_distributions.py.  Python reads codes, names and limits from here.
+ */
 
 #define FI_MAX_PARAMS 8
 
@@ -54,12 +60,16 @@ typedef enum {
     FI_NDTYPE
 } fi_dtype;
 
+/* fill.c: "uniform", "float32", ...; NULL outside [0, FI_NDIST) / [0, FI_NDTYPE). */
+const char *fi_dist_name(int dist);
+const char *fi_dtype_name(int dtype);
+
 typedef struct {
     fi_philox_key key;
     uint64_t stream;
     double p[FI_MAX_PARAMS];   /* distribution parameters, float64 kernels */
     float pf[FI_MAX_PARAMS];   /* the same rounded once to float32: float32/16/bf16 kernels */
-    int streaming;     /* set by fill.c for outputs far larger than cache: stores bypass it */
+    int streaming;     /* set in fill.c's plan copy for outputs far larger than cache: stores bypass it */
 } fi_params;
 
 /*
@@ -142,7 +152,7 @@ static inline fi_fill_fn fi_lookup_kernel(int dist, int dtype)
 /* fill.c: an output described as a (possibly strided) box of a logical array. */
 typedef struct {
     fi_fill_fn fill;
-    const fi_params *params;
+    fi_params params;                  /* the caller's, copied; only `streaming` is set here */
     size_t itemsize;
     int ndim;                          /* >= 1 after coalescing */
     int64_t shape[FI_MAX_NDIM];        /* box extent per axis */
@@ -156,10 +166,11 @@ typedef struct {
     int64_t items;                     /* rows * segments_per_row: the units of parallel work */
 } fi_plan;
 
-void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t itemsize,
+void fi_plan_init(fi_plan *plan, fi_fill_fn fill, const fi_params *params, size_t itemsize,
                   int ndim, const int64_t *shape, const int64_t *lstride, const int64_t *bstride,
                   uint64_t loffset, char *data);
 int64_t fi_plan_segment_length(void);
+int64_t fi_plan_streaming_bytes(void);   /* outputs this large (and direct) use streaming stores */
 void fi_plan_run(const fi_plan *plan, int64_t item_begin, int64_t item_end, int nthreads);
 
 void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *values, int count);

@@ -20,6 +20,28 @@
  */
 #define FI_STREAMING_BYTES ((int64_t)32 << 20)
 
+const char *fi_dist_name(int dist)
+{
+    static const char *const names[FI_NDIST] = {
+        [FI_DIST_RAW] = "raw",
+        [FI_DIST_UNIFORM] = "uniform",
+        [FI_DIST_NORMAL] = "normal",
+        [FI_DIST_TRUNC_NORMAL] = "trunc_normal",
+        [FI_DIST_CONSTANT] = "constant",
+        [FI_DIST_TRUNC_NORMAL_NARROW] = "trunc_normal_narrow",
+    };
+    return dist >= 0 && dist < FI_NDIST ? names[dist] : NULL;
+}
+
+const char *fi_dtype_name(int dtype)
+{
+    static const char *const names[FI_NDTYPE] = {
+        [FI_F32] = "float32", [FI_F64] = "float64", [FI_F16] = "float16", [FI_BF16] = "bfloat16",
+        [FI_U32] = "uint32",
+    };
+    return dtype >= 0 && dtype < FI_NDTYPE ? names[dtype] : NULL;
+}
+
 void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *values, int count)
 {
     memset(p, 0, sizeof *p);
@@ -32,14 +54,16 @@ void fi_params_init(fi_params *p, uint64_t seed, uint64_t stream, const double *
 }
 
 int64_t fi_plan_segment_length(void) { return FI_SEGMENT; }
+int64_t fi_plan_streaming_bytes(void) { return FI_STREAMING_BYTES; }
 
-void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t itemsize,
+void fi_plan_init(fi_plan *plan, fi_fill_fn fill, const fi_params *params, size_t itemsize,
                   int ndim, const int64_t *shape, const int64_t *lstride, const int64_t *bstride,
                   uint64_t loffset, char *data)
 {
     memset(plan, 0, sizeof *plan);
     plan->fill = fill;
-    plan->params = params;
+    plan->params = *params;             /* a copy: the caller's parameters are never written */
+    plan->params.streaming = 0;
     plan->itemsize = itemsize;
     plan->loffset = loffset;
     plan->data = data;
@@ -84,7 +108,7 @@ void fi_plan_init(fi_plan *plan, fi_fill_fn fill, fi_params *params, size_t item
         plan->rows *= plan->shape[d];
     plan->segments_per_row = (plan->shape[n - 1] + FI_SEGMENT - 1) / FI_SEGMENT;
     plan->items = plan->rows * plan->segments_per_row;
-    params->streaming = plan->direct && plan->rows * plan->shape[n - 1] * (int64_t)itemsize >= FI_STREAMING_BYTES;
+    plan->params.streaming = plan->direct && plan->rows * plan->shape[n - 1] * (int64_t)itemsize >= FI_STREAMING_BYTES;
 }
 
 static void run_item(const fi_plan *plan, int64_t item, unsigned char *scratch)
@@ -107,14 +131,14 @@ static void run_item(const fi_plan *plan, int64_t item, unsigned char *scratch)
     ptr += begin * plan->bstride[last];
 
     if (plan->direct) {
-        plan->fill(plan->params, index, (size_t)count, ptr);
+        plan->fill(&plan->params, index, (size_t)count, ptr);
         return;
     }
     const size_t size = plan->itemsize;
     const int64_t stride = plan->bstride[last];
     while (count > 0) {
         int64_t n = count < FI_SCRATCH_ELEMS ? count : FI_SCRATCH_ELEMS;
-        plan->fill(plan->params, index, (size_t)n, scratch);
+        plan->fill(&plan->params, index, (size_t)n, scratch);
         for (int64_t k = 0; k < n; k++)
             memcpy(ptr + k * stride, scratch + (size_t)k * size, size);
         index += (uint64_t)n;

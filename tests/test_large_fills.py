@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import fastinit as fi
-from fastinit import reference
+from fastinit import _core, reference
 
-STREAMING_BYTES = 32 << 20     # src_c/fill.c: outputs this large bypass the cache
+STREAMING_BYTES = _core.STREAMING_BYTES     # src_c/fill.c: outputs this large bypass the cache
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])

@@ -20,6 +20,7 @@ import pytest
 import fastinit as fi
 from fastinit import _core, reference
 from fastinit._config import _kernel_sources, _select_simd
+from fastinit._distributions import DISTRIBUTIONS
 
 from _util import DTYPES, KINDS, assert_bits_equal, bits, simd_available
 
@@ -67,9 +68,9 @@ def test_each_slot_is_served_by_the_table_or_one_below_it(name):
     _select_simd(name)
     sources = _kernel_sources()
     below = [n for n, usable, _ in TABLES[NAMES.index(name):] if usable]
-    # Every (distribution, dtype) pair that the API can fill has a kernel.
-    expected = {("raw", "uint32")} | {(d, k) for d in ("uniform", "normal", "trunc_normal", "constant")
-                                      for k in KINDS}
+    # Every kernel slot of every registered distribution (fastinit/_distributions.py) is served.
+    expected = {(kernel, kind) for entry in DISTRIBUTIONS.values() for kernel in entry.kernels
+                for kind in (("uint32",) if kernel == "raw" else KINDS)}
     assert expected <= set(sources)
     for slot, table in sources.items():
         assert table in below, f"{slot} served by {table}, not {name} or a usable table below it"
@@ -217,11 +218,11 @@ def test_bfloat16_integer_rounding_path(simd, family):
 # Streaming stores
 # ---------------------------------------------------------------------------
 
-STREAMING_BYTES = 32 << 20     # src_c/fill.c: outputs this large bypass the cache
+STREAMING_BYTES = _core.STREAMING_BYTES     # src_c/fill.c: outputs this large bypass the cache
 
 
 def test_streaming_trunc_normal_equals_small_fills(simd):
-    n = STREAMING_BYTES // 2 + 77                     # bfloat16: one element past 32 MiB
+    n = STREAMING_BYTES // 2 + 77                     # bfloat16: 77 elements past the threshold
     buffer = np.empty(n + 3, dtype=DTYPES["bfloat16"])
     big = buffer[3:]                                  # 6 bytes off a 64-byte line
     fi.trunc_normal(None, 0.0, 0.02, -0.04, 0.04, out=big, seed=12, stream=1)

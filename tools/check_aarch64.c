@@ -287,14 +287,9 @@ static void check_box_muller(int vary_angle)
 
 /* ---- 4. kernel tables ---- */
 
-static const char *const dist_names[FI_NDIST] = {
-    [FI_DIST_RAW] = "raw", [FI_DIST_UNIFORM] = "uniform", [FI_DIST_NORMAL] = "normal",
-    [FI_DIST_TRUNC_NORMAL] = "trunc_normal", [FI_DIST_CONSTANT] = "constant",
-    [FI_DIST_TRUNC_NORMAL_NARROW] = "trunc_normal_narrow"};
 /* Slots only the generic table has on purpose (scalar-only kernels): the registry serves
  * them to every other table from generic, so the NEON table must leave them empty. */
 static int generic_only(int dist) { return dist == FI_DIST_TRUNC_NORMAL_NARROW; }
-static const char *const dtype_names[FI_NDTYPE] = {"float32", "float64", "float16", "bfloat16", "uint32"};
 static const size_t itemsize[FI_NDTYPE] = {4, 8, 2, 2, 4};
 /* Philox words per element and elements per block. */
 static const int words_per_elem[FI_NDTYPE] = {1, 2, 1, 1, 1};
@@ -439,7 +434,7 @@ static uint64_t check_kernel(int dist, int dtype)
         return 0;
     }
     char what[200];
-    snprintf(what, sizeof what, "%s %s", dist_names[dist], dtype_names[dtype]);
+    snprintf(what, sizeof what, "%s %s", fi_dist_name(dist), fi_dtype_name(dtype));
     if (generic_only(dist)) {
         if (neon != NULL)
             fail("the NEON table has a kernel that is meant to come from the generic table");
@@ -461,7 +456,7 @@ static uint64_t check_kernel(int dist, int dtype)
     for (int s = 0; s < nsets; s++) {
         fi_params p;
         fi_params_init(&p, sets[s].seed, sets[s].stream, sets[s].v, sets[s].nv);
-        snprintf(what, sizeof what, "%s %s, %s", dist_names[dist], dtype_names[dtype], sets[s].name);
+        snprintf(what, sizeof what, "%s %s, %s", fi_dist_name(dist), fi_dtype_name(dtype), sets[s].name);
         /* The block carry at every block position of a batch, every element offset. */
         for (uint64_t m = 1; m <= BATCH_BLOCKS; m++)
             for (uint64_t off = 0; off < epb; off++) {
@@ -500,12 +495,12 @@ static void check_tables(void)
             int before = failures;
             uint64_t words = check_kernel(dist, dtype);
             if (generic_only(dist) && failures == before) {
-                printf("%-12s %-8s served from the generic table (scalar only)\n", dist_names[dist],
-                       dtype_names[dtype]);
+                printf("%-12s %-8s served from the generic table (scalar only)\n", fi_dist_name(dist),
+                       fi_dtype_name(dtype));
                 continue;
             }
-            printf("%-12s %-8s neon vs generic: %s, %" PRIu64 " words (%.1f s)\n", dist_names[dist],
-                   dtype_names[dtype], failures == before ? "identical" : "DIFFERENT", words, seconds() - t0);
+            printf("%-12s %-8s neon vs generic: %s, %" PRIu64 " words (%.1f s)\n", fi_dist_name(dist),
+                   fi_dtype_name(dtype), failures == before ? "identical" : "DIFFERENT", words, seconds() - t0);
             fflush(stdout);
         }
 }
