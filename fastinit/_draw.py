@@ -27,7 +27,7 @@ _SAFE_MAGNITUDE = {
 
 
 def _always_valid(sampler, params, dtype):
-    """True when the public ``sampler`` would accept ``params`` for ``dtype`` (a sufficient test)."""
+    """True when the public ``sampler`` accepts ``params`` for ``dtype`` (a sufficient test)."""
     limit = _SAFE_MAGNITUDE[dtype]
     if not all(abs(value) <= limit for value in params):        # NaN fails here too
         return False

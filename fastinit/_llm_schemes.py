@@ -72,21 +72,19 @@ def small_init(shape=None, *, d=None, in_axis=1, out_axis=0, out=None, dtype=Non
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
     d : int, optional
         Keyword-only.  Model width, in ``[1, 2**63)``; default ``fan_in``.
     in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.normal`; fans come from the full ``shape``.
+        Which axes hold the input and output features (:func:`compute_fans`).
+    shape, out, dtype, seed, stream, region
+        The array (``shape`` is the full one, at least 2-D: the fans come
+        from it), key and stream, as in :func:`kaiming_normal`.
 
     Returns
     -------
     numpy.ndarray
-        ``out`` when given, else a new array.  A zero-element array is
-        returned as is, with a warning.
+        The filled ``out``, or a new array; a zero-element one comes back
+        as it is, with a warning (as torch's Kaiming init).
 
     Raises
     ------
@@ -129,23 +127,19 @@ def wang_init(shape=None, *, n_layers, d=None, in_axis=1, out_axis=0, out=None, 
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
     n_layers : int
         Keyword-only and required.  Number of layers, in ``[1, 2**63)``.
     d : int, optional
-        Keyword-only.  Model width, in ``[1, 2**63)``; default ``fan_in``.
+        Keyword-only.  Model width, as in :func:`small_init` (``fan_in`` by default).
     in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.normal`; fans come from the full ``shape``.
+        The fan layout, as in :func:`small_init`.
+    shape, out, dtype, seed, stream, region
+        As in :func:`small_init`.
 
     Returns
     -------
     numpy.ndarray
-        ``out`` when given, else a new array.  A zero-element array is
-        returned as is, with a warning.
+        As :func:`small_init`.
 
     Raises
     ------
@@ -193,20 +187,19 @@ def scaled_normal(shape=None, *, n_layers, sigma=0.02, out=None, dtype=None, see
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Shape of the array.  Optional when ``out`` is given.
     n_layers : int
         Keyword-only and required.  Number of layers (transformer blocks), in
         ``[1, 2**63)``.
     sigma : float, optional
         Keyword-only.  The unscaled std, finite and ``>= 0`` (default 0.02).
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.normal`.
+    shape, out, dtype, seed, stream, region
+        The array (any number of dimensions), key and stream, as in
+        :func:`fastinit.normal`.
 
     Returns
     -------
     numpy.ndarray
-        ``out`` when given, else a new array.
+        The filled ``out``, or a new array.
 
     Raises
     ------

@@ -138,9 +138,11 @@ def _signature(info):
     parameters += [p.replace(default=P.empty) if p.name in required else p
                    for p in own if p.kind == P.POSITIONAL_OR_KEYWORD]
     parameters += [p for p in own if p.kind == P.KEYWORD_ONLY]
-    parameters += [P("chunks", P.KEYWORD_ONLY, default="auto"), P("dtype", P.KEYWORD_ONLY, default=None)]
+    parameters += [P("chunks", P.KEYWORD_ONLY, default="auto"),
+                   P("dtype", P.KEYWORD_ONLY, default=None)]
     if info.random:
-        parameters += [P("seed", P.KEYWORD_ONLY, default=None), P("stream", P.KEYWORD_ONLY, default=0)]
+        parameters += [P("seed", P.KEYWORD_ONLY, default=None),
+                       P("stream", P.KEYWORD_ONLY, default=0)]
     return inspect.Signature(parameters)
 
 

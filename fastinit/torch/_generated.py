@@ -114,7 +114,8 @@ def _generate(info):
         _check_tensor(tensor, name)
         arguments = {p.name: _scalar(given[p.name]) for p in info.parameters}
         fill = _prepare(name, tensor, info.name, arguments, random=info.random,
-                        generator=given.get("generator"), seed=given["seed"], stream=given["stream"])
+                        generator=given.get("generator"), seed=given["seed"],
+                        stream=given["stream"])
         return None if tensor.numel() == 0 else fill
 
     prepare.__name__ = prepare.__qualname__ = name
@@ -125,4 +126,5 @@ def _generate(info):
 
 
 #: drop-in name -> drop-in, for every registry scheme without a torch.nn.init counterpart.
-GENERATED = {f"{info.name}_": _generate(info) for info in SCHEMES.values() if info.torch_name is None}
+GENERATED = {f"{info.name}_": _generate(info)
+             for info in SCHEMES.values() if info.torch_name is None}
