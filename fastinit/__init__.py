@@ -8,54 +8,38 @@ thread count, SIMD path, chunking or call order.  See ``docs/stream.md``.
 from ._core import STREAM_VERSION
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._config import _select_simd_from_environment
-from . import _sampling
-from ._sampling import *  # noqa: F403 -- the registered samplers (fastinit/_distributions.py)
+from ._sampling import random_raw
 from ._validate import stream_id
 from ._fans import calculate_gain, compute_fans
-from ._schemes import (
-    glorot_normal, glorot_uniform, he_normal, he_uniform, kaiming_normal, kaiming_uniform,
-    lecun_normal, lecun_uniform, variance_scaling, xavier_normal, xavier_uniform,
-)
-from ._structured import dirac, eye, ones, orthogonal, sparse, zeros
+from ._registry import BY_NAME as _BY_NAME
 from ._activation import Scheme, init_for, scheme_for
 from ._generator import Generator, default_rng
 
 from ._version import __version__
 
 __all__ = [
-    *_sampling.__all__,      # random_raw, uniform, normal, trunc_normal, constant
     "STREAM_VERSION",
     "Generator",
     "build_info",
     "default_rng",
     "get_num_threads",
+    "random_raw",
     "set_num_threads",
     "show_config",
     "stream_id",
-    # initialization schemes
+    # initialization helpers
     "Scheme",
     "calculate_gain",
     "compute_fans",
-    "dirac",
-    "eye",
-    "glorot_normal",
-    "glorot_uniform",
-    "he_normal",
-    "he_uniform",
     "init_for",
-    "kaiming_normal",
-    "kaiming_uniform",
-    "lecun_normal",
-    "lecun_uniform",
-    "ones",
-    "orthogonal",
     "scheme_for",
-    "sparse",
-    "variance_scaling",
-    "xavier_normal",
-    "xavier_uniform",
-    "zeros",
 ]
+
+# Every scheme and sampler of the registry (fastinit._registry), under each of its names:
+# uniform, normal, ..., kaiming_normal, he_normal, ..., orthogonal, small_init, ...
+globals().update({_name: _info.function for _name, _info in _BY_NAME.items()})
+__all__ += sorted(_BY_NAME)
+del _BY_NAME
 
 _select_simd_from_environment()
 del _select_simd_from_environment

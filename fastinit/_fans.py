@@ -84,7 +84,11 @@ def compute_fans(shape, *, in_axis=1, out_axis=0):
     >>> fi.compute_fans((7, 7, 3, 64), in_axis=-2, out_axis=-1)  # the same kernel, HWIO
     (147, 3136)
     """
-    shape = as_shape(shape)
+    return _fans_of(as_shape(shape), in_axis, out_axis)
+
+
+def _fans_of(shape, in_axis, out_axis):
+    """:func:`compute_fans` of a shape :func:`as_shape` has already checked (the schemes')."""
     if len(shape) < 2:
         raise ValueError(f"{_FEWER_THAN_TWO_DIMS}; got shape {shape}")
     in_axis = _normalized_axis(in_axis, "in_axis", shape)

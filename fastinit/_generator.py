@@ -12,8 +12,7 @@ import functools
 import inspect
 import threading
 
-from . import _sampling, _schemes, _structured  # noqa: F401 (_sampling registers the samplers)
-from ._distributions import DISTRIBUTIONS, SAMPLERS
+from . import _registry, _sampling
 from ._validate import _integer, as_seed, stream_id
 
 __all__ = ["Generator", "default_rng"]
@@ -218,22 +217,11 @@ def _restore(seed, path, calls, spawned):
     return generator
 
 
-# method -> (module function, arguments of its doctest example); the samplers are
-# the random distributions of the registry (fastinit/_distributions.py).
-_METHODS = {
-    **{name: (SAMPLERS[name], entry.example) for name, entry in DISTRIBUTIONS.items() if entry.random},
-    "variance_scaling": (_schemes.variance_scaling, "(256, 128), 2.0"),
-    "xavier_uniform": (_schemes.xavier_uniform, "(256, 128)"),
-    "xavier_normal": (_schemes.xavier_normal, "(256, 128)"),
-    "kaiming_uniform": (_schemes.kaiming_uniform, "(256, 128), nonlinearity='relu'"),
-    "kaiming_normal": (_schemes.kaiming_normal, "(256, 128), nonlinearity='relu'"),
-    "lecun_uniform": (_schemes.lecun_uniform, "(256, 128)"),
-    "lecun_normal": (_schemes.lecun_normal, "(256, 128)"),
-    "orthogonal": (_structured.orthogonal, "(64, 32)"),
-    "sparse": (_structured.sparse, "(64, 32), 0.5"),
-}
-_ALIASES = {"glorot_uniform": "xavier_uniform", "glorot_normal": "xavier_normal",
-            "he_uniform": "kaiming_uniform", "he_normal": "kaiming_normal"}
+# method -> (module function, arguments of its doctest example): random_raw, then every
+# random scheme of the registry; its aliases are the same methods.
+_METHODS = {"random_raw": (_sampling.random_raw, "4")}
+_METHODS.update({info.name: (info.function, info.example)
+                 for info in _registry.SCHEMES.values() if info.random})
 
 
 def _method(name, function, example):
@@ -284,9 +272,10 @@ def _method(name, function, example):
 
 for _name, (_function, _example) in _METHODS.items():
     setattr(Generator, _name, _method(_name, _function, _example))
-for _alias, _name in _ALIASES.items():
-    setattr(Generator, _alias, getattr(Generator, _name))
-del _name, _function, _example, _alias
+for _info in _registry.SCHEMES.values():
+    for _alias in _info.aliases if _info.random else ():
+        setattr(Generator, _alias, getattr(Generator, _info.name))
+del _name, _function, _example, _info, _alias
 
 
 def default_rng(seed=None):

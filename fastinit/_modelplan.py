@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import inspect
-import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,8 +22,7 @@ from typing import Any, Callable
 
 import ml_dtypes
 
-import fastinit
-from fastinit import _fans as _fans_module
+from fastinit._registry import BY_NAME, RESERVED_ARGUMENTS
 from fastinit._validate import stream_id
 
 
@@ -36,16 +33,11 @@ def tensor_stream(name):
 
 # --------------------------------------------------------------------------------------
 
-# Scheme names a rule may use (torch spellings with a trailing "_" are accepted too).
-RANDOM_SCHEMES = (
-    "uniform", "normal", "trunc_normal", "xavier_uniform", "xavier_normal", "kaiming_uniform",
-    "kaiming_normal", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-    "lecun_uniform", "lecun_normal", "variance_scaling", "orthogonal", "sparse",
-)
-DETERMINISTIC_SCHEMES = ("constant", "zeros", "ones", "eye", "dirac")
+# Scheme names a rule may use, every name of the registry (torch spellings with a
+# trailing "_" are accepted too).
+RANDOM_SCHEMES = tuple(name for name, info in BY_NAME.items() if info.random)
+DETERMINISTIC_SCHEMES = tuple(name for name, info in BY_NAME.items() if not info.random)
 SCHEMES = RANDOM_SCHEMES + DETERMINISTIC_SCHEMES
-# Arguments init_module passes itself.
-RESERVED_ARGUMENTS = ("shape", "out", "dtype", "seed", "stream", "region")
 KEEP = "keep"
 ZERO_INTEGER = "zero"      # integer buffers (BatchNorm's num_batches_tracked)
 CALLABLE = "callable"
@@ -76,7 +68,7 @@ def scheme_spec(scheme, kwargs, origin):
                          "takes the shape, dtype and output from the tensor, the seed from its "
                          "seed argument and the stream from the tensor's name")
     try:
-        inspect.signature(getattr(fastinit, name)).bind(None, **kwargs)
+        BY_NAME[name].signature.bind(None, **kwargs)
     except TypeError as error:
         raise TypeError(f"{origin}: bad arguments for {name!r}: {error}") from None
     return Spec(name, dict(kwargs), None, origin)
@@ -165,23 +157,8 @@ def parse_rules(rules, module_type, module_type_name):
     return parsed
 
 
-# Standard deviation of a standard normal truncated to [-2, 2] (as fastinit's variance_scaling).
-_TRUNCATED_STD = 0.87962566103423978
-
-
 def show_call(scheme, kwargs):
     return f"{scheme}({', '.join(f'{key}={value!r}' for key, value in kwargs.items())})"
-
-
-_DERIVING_SCHEMES = frozenset((
-    "xavier_uniform", "glorot_uniform", "xavier_normal", "glorot_normal", "kaiming_uniform",
-    "he_uniform", "kaiming_normal", "he_normal", "variance_scaling",
-))
-
-
-@functools.lru_cache(maxsize=None)
-def _signature(scheme):
-    return inspect.signature(getattr(fastinit, scheme))
 
 
 @functools.lru_cache(maxsize=None)
@@ -190,46 +167,15 @@ def _largest_finite(dtype):
 
 
 def _derived_magnitudes(scheme, kwargs, shape):
-    """The values a scheme derives from its arguments and the shape: ``[(what, value)]``.
-
-    Only the derived ones (a Xavier bound, a Kaiming std, ...): a parameter the
-    user gave directly is reported by the fill itself, under its own name.
-    Arguments that are themselves invalid give ``[]``; the dry run reports them.
-    """
-    if scheme not in _DERIVING_SCHEMES:
-        return []
+    """The values ``scheme`` derives from its arguments and the shape: ``[(what, value)]``
+    (the registry's :meth:`~fastinit._registry.SchemeInfo.derived_values`); ``[]`` for
+    arguments that do not bind, which the dry run reports."""
+    info = BY_NAME[scheme]
     try:
-        bound = _signature(scheme).bind(shape, **kwargs)
-        bound.apply_defaults()
-        args = bound.arguments
-        fan_in, fan_out = fastinit.compute_fans(shape, in_axis=args.get("in_axis", 1),
-                                                out_axis=args.get("out_axis", 0))
-        fans = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
-                "fan_geo_avg": math.sqrt(fan_in * fan_out)}
-        if scheme in ("xavier_uniform", "glorot_uniform", "xavier_normal", "glorot_normal"):
-            if not float(args["gain"]) >= 0:
-                return []              # the scheme's own error names the bad gain
-            scale, mode = float(args["gain"]) ** 2, "fan_avg"
-            distribution = "uniform" if scheme.endswith("uniform") else "normal"
-        elif scheme in ("kaiming_uniform", "he_uniform", "kaiming_normal", "he_normal"):
-            scale = _fans_module._gain(args["nonlinearity"], args["a"], "a") ** 2
-            mode = args["mode"]
-            distribution = "uniform" if scheme.endswith("uniform") else "normal"
-        elif scheme == "variance_scaling":
-            scale, mode, distribution = float(args["scale"]), args["mode"], args["distribution"]
-            if not scale > 0 or distribution not in ("uniform", "truncated_normal", "normal",
-                                                     "untruncated_normal"):
-                return []
-        else:
-            return []
-        variance = scale / fans[mode]
-        if distribution == "uniform":
-            return [("bound", math.sqrt(3.0 * variance))]
-        if distribution == "truncated_normal":
-            return [("truncation bound", 2.0 * math.sqrt(variance) / _TRUNCATED_STD)]
-        return [("std", math.sqrt(variance))]
-    except (TypeError, ValueError, KeyError, ZeroDivisionError, OverflowError):
+        arguments = info.arguments(kwargs)
+    except TypeError:
         return []
+    return info.derived_values(arguments, shape)
 
 
 def overflow_error(scheme, kwargs, shape, dtype, describe):
@@ -268,13 +214,14 @@ def validate_scheme(scheme, kwargs, shape, dtype, describe, stream=0):
         region = tuple(slice(0, 0) for _ in shape)
     else:
         region = tuple(slice(0, 1) for _ in shape)
+    info = BY_NAME[scheme]
     arguments = dict(kwargs)
-    if scheme in RANDOM_SCHEMES:
+    if info.random:
         arguments.update(seed=0, stream=stream)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            getattr(fastinit, scheme)(shape, **arguments, dtype=dtype, region=region)
+            info.function(shape, **arguments, dtype=dtype, region=region)
     except (TypeError, ValueError) as error:
         better = explained(error, scheme, kwargs, shape, dtype, describe)
         if better is error:
@@ -393,8 +340,8 @@ def check_scheme_spec(spec, name, shape, dtype, where):
 
 def fill_with_spec(spec, out, seed, name):
     """Fill the NumPy array ``out`` (the whole tensor ``name``) with a scheme spec's values."""
-    function = getattr(fastinit, spec.scheme)
+    info = BY_NAME[spec.scheme]
     arguments = dict(spec.kwargs)
-    if spec.scheme in RANDOM_SCHEMES:
+    if info.random:
         arguments.update(seed=seed, stream=tensor_stream(name))
-    function(None, **arguments, out=out)
+    info.function(None, **arguments, out=out)

@@ -27,8 +27,17 @@ def _sample(name, shape, out, dtype, region, seed, stream, *parameters):
     distribution = DISTRIBUTIONS[name]
     parameters = distribution.check(*parameters)
     target = as_target(shape, out, dtype, region)
-    code, values = distribution.prepare(target.dtype, *parameters)
     seed, stream = (as_seed(seed), as_stream(stream)) if distribution.random else (0, 0)
+    return _fill_checked(name, target, seed, stream, *parameters)
+
+
+def _fill_checked(name, target, seed, stream, *parameters):
+    """Derive the kernel values and fill a checked target with checked parameters.
+
+    The second half of :func:`_sample`, and the schemes' way in
+    (:mod:`fastinit._draw`): nothing but the dtype's range is checked again.
+    """
+    code, values = DISTRIBUTIONS[name].prepare(target.dtype, *parameters)
     if target.out.size:
         _core.fill(code, kind_of(target.dtype), target.out, seed, stream, values,
                    target.logical_strides, target.logical_offset)

@@ -22,10 +22,11 @@ block is bit-identical to the same block of the whole array.
 
 from __future__ import annotations
 
+import functools
 import math
 
-from ._fans import _gain, _warn_if_empty, compute_fans
-from ._sampling import normal, trunc_normal, uniform
+from ._draw import fill_derived
+from ._fans import _fans_of, _gain, _warn_if_empty
 from ._validate import as_choice, as_logical_target, as_real, as_seed, as_stream
 
 __all__ = [
@@ -128,29 +129,20 @@ def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncat
     >>> k = fi.variance_scaling((3, 3, 64, 128), 1.0, "fan_avg", "uniform",
     ...                         in_axis=-2, out_axis=-1, seed=0)   # a JAX HWIO kernel
     """
-    scale = as_real(scale, "scale")
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0; got {scale}")
-    return _variance_scaling(shape, scale, mode, distribution, in_axis=in_axis, out_axis=out_axis,
-                             out=out, dtype=dtype, seed=seed, stream=stream, region=region)
+    return _fan_scheme(shape, _variance_scaling_rule(scale, mode, distribution), in_axis=in_axis,
+                       out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
+                       region=region)
 
 
-def _variance_scaling(shape, scale, mode, distribution, *, in_axis, out_axis, out, dtype, seed,
-                      stream, region):
-    """variance_scaling for a ``scale >= 0`` the caller has already checked.
+# --- The rules: each scheme's own arguments, checked, as a draw from the fans -------------
+# A rule takes the scheme's own arguments (checked here, before the output), and returns
+# ``draw(fan_in, fan_out) -> (sampler, parameters)``.  The scheme's function fills with it,
+# and fastinit._registry reads the same rule for the scheme's analytic std and the values it
+# derives (init_module's overflow checks, the CLI's inspect): one definition of each scheme.
 
-    The named schemes come here directly so that their own argument (``gain``)
-    is the one an error message names; ``gain=0`` (all zeros) is allowed, as in torch.
-    """
-    mode = as_choice(mode, "mode", MODES)
-    distribution = as_choice(distribution, "distribution", DISTRIBUTIONS)
-    seed, stream = as_seed(seed), as_stream(stream)
-    logical, target = as_logical_target(shape, out, dtype, region)
-    fan_in, fan_out = compute_fans(logical, in_axis=in_axis, out_axis=out_axis)
-    if _warn_if_empty(logical, stacklevel=3):
-        return target.out
-    # An empty region (fastinit.dask validates with one) still goes through the
-    # sampler below: its checks of the derived std/bound run, nothing is drawn.
+
+def _scaled_draw(scale, mode, distribution, fan_in, fan_out):
+    """The sampler and parameters of zero-mean values of variance ``scale / fan[mode]``."""
     fan = {
         "fan_in": fan_in,
         "fan_out": fan_out,
@@ -158,14 +150,45 @@ def _variance_scaling(shape, scale, mode, distribution, *, in_axis, out_axis, ou
         "fan_geo_avg": math.sqrt(fan_in * fan_out),
     }[mode]
     variance = scale / fan
-    fill = dict(out=target.out, seed=seed, stream=stream, region=region)
     if distribution == "uniform":
         limit = math.sqrt(3.0 * variance)
-        return uniform(logical, -limit, limit, **fill)
+        return "uniform", (-limit, limit)
     if distribution == "truncated_normal":
         std = math.sqrt(variance) / _STD_OF_STANDARD_NORMAL_TRUNCATED_AT_2
-        return trunc_normal(logical, 0.0, std, -2.0 * std, 2.0 * std, **fill)
-    return normal(logical, 0.0, math.sqrt(variance), **fill)
+        return "trunc_normal", (0.0, std, -2.0 * std, 2.0 * std)
+    return "normal", (0.0, math.sqrt(variance))
+
+
+def _scaled(scale, mode, distribution):
+    return functools.partial(_scaled_draw, scale, mode, distribution)
+
+
+def _fan_scheme(shape, draw, *, in_axis, out_axis, out, dtype, seed, stream, region):
+    """The body of every scheme with a rule: check the output, seed and stream once, then fill.
+
+    ``draw`` comes from the scheme's rule (its own arguments already checked);
+    ``in_axis=None`` for a rule that needs no fans.  The parameters it derives
+    go to the internal entry point :func:`fastinit._draw.fill_derived`, which
+    checks nothing again.  An empty region (fastinit.dask validates with one)
+    still derives them, so their checks against the dtype run.
+    """
+    seed, stream = as_seed(seed), as_stream(stream)
+    logical, target = as_logical_target(shape, out, dtype, region)
+    fans = (None, None)
+    if in_axis is not None:
+        fans = _fans_of(logical, in_axis, out_axis)
+        if _warn_if_empty(logical, stacklevel=3):
+            return target.out
+    sampler, params = draw(*fans)
+    return fill_derived(sampler, params, target, seed, stream, logical, region)
+
+
+def _variance_scaling_rule(scale, mode, distribution):
+    scale = as_real(scale, "scale")
+    if scale <= 0:
+        raise ValueError(f"scale must be > 0; got {scale}")
+    return _scaled(scale, as_choice(mode, "mode", MODES),
+                   as_choice(distribution, "distribution", DISTRIBUTIONS))
 
 
 def _gain_squared(gain):
@@ -178,6 +201,30 @@ def _gain_squared(gain):
 def _kaiming_scale(a, mode, nonlinearity):
     as_choice(mode, "mode", _KAIMING_MODES)
     return _gain(nonlinearity, a, "a") ** 2
+
+
+def _xavier_uniform_rule(gain):
+    return _scaled(_gain_squared(gain), "fan_avg", "uniform")
+
+
+def _xavier_normal_rule(gain):
+    return _scaled(_gain_squared(gain), "fan_avg", "normal")
+
+
+def _kaiming_uniform_rule(a, mode, nonlinearity):
+    return _scaled(_kaiming_scale(a, mode, nonlinearity), mode, "uniform")
+
+
+def _kaiming_normal_rule(a, mode, nonlinearity):
+    return _scaled(_kaiming_scale(a, mode, nonlinearity), mode, "normal")
+
+
+def _lecun_uniform_rule():
+    return _scaled(1.0, "fan_in", "uniform")
+
+
+def _lecun_normal_rule():
+    return _scaled(1.0, "fan_in", "truncated_normal")
 
 
 def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None,
@@ -238,9 +285,8 @@ def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dty
     >>> bool(abs(w).max() <= bound)
     True
     """
-    return _variance_scaling(shape, _gain_squared(gain), "fan_avg", "uniform", in_axis=in_axis,
-                             out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
-                             region=region)
+    return _fan_scheme(shape, _xavier_uniform_rule(gain), in_axis=in_axis, out_axis=out_axis,
+                       out=out, dtype=dtype, seed=seed, stream=stream, region=region)
 
 
 def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None,
@@ -297,9 +343,8 @@ def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtyp
     >>> round(float(w.std()), 4)     # 5/3 * sqrt(2 / 2048)
     0.0521
     """
-    return _variance_scaling(shape, _gain_squared(gain), "fan_avg", "normal", in_axis=in_axis,
-                             out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
-                             region=region)
+    return _fan_scheme(shape, _xavier_normal_rule(gain), in_axis=in_axis, out_axis=out_axis,
+                       out=out, dtype=dtype, seed=seed, stream=stream, region=region)
 
 
 def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
@@ -365,9 +410,9 @@ def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *
     >>> bool(abs(w).max() <= (6 / 256) ** 0.5)
     True
     """
-    return _variance_scaling(shape, _kaiming_scale(a, mode, nonlinearity), mode, "uniform",
-                             in_axis=in_axis, out_axis=out_axis, out=out, dtype=dtype, seed=seed,
-                             stream=stream, region=region)
+    return _fan_scheme(shape, _kaiming_uniform_rule(a, mode, nonlinearity), in_axis=in_axis,
+                       out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
+                       region=region)
 
 
 def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
@@ -427,9 +472,9 @@ def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *,
     >>> round(float(w.std() * (64 * 49) ** 0.5), 1)     # sqrt(2)
     1.4
     """
-    return _variance_scaling(shape, _kaiming_scale(a, mode, nonlinearity), mode, "normal",
-                             in_axis=in_axis, out_axis=out_axis, out=out, dtype=dtype, seed=seed,
-                             stream=stream, region=region)
+    return _fan_scheme(shape, _kaiming_normal_rule(a, mode, nonlinearity), in_axis=in_axis,
+                       out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
+                       region=region)
 
 
 def lecun_uniform(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0,
@@ -478,8 +523,8 @@ def lecun_uniform(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, se
     >>> bool(abs(w).max() <= (3 / 300) ** 0.5)
     True
     """
-    return _variance_scaling(shape, 1.0, "fan_in", "uniform", in_axis=in_axis, out_axis=out_axis,
-                             out=out, dtype=dtype, seed=seed, stream=stream, region=region)
+    return _fan_scheme(shape, _lecun_uniform_rule(), in_axis=in_axis, out_axis=out_axis, out=out,
+                       dtype=dtype, seed=seed, stream=stream, region=region)
 
 
 def lecun_normal(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0,
@@ -531,9 +576,8 @@ def lecun_normal(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, see
     >>> round(float(w.std() * 32), 2)       # std = 1 / sqrt(fan_in)
     1.0
     """
-    return _variance_scaling(shape, 1.0, "fan_in", "truncated_normal", in_axis=in_axis,
-                             out_axis=out_axis, out=out, dtype=dtype, seed=seed, stream=stream,
-                             region=region)
+    return _fan_scheme(shape, _lecun_normal_rule(), in_axis=in_axis, out_axis=out_axis, out=out,
+                       dtype=dtype, seed=seed, stream=stream, region=region)
 
 
 # The other names of the same schemes (torch semantics; see the docstrings for

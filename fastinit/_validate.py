@@ -287,6 +287,11 @@ class Target(NamedTuple):
 
 def as_target(shape, out, dtype, region) -> Target:
     """Resolve shape/out/dtype/region into the array to fill and its logical placement."""
+    return _resolve_target(shape, out, dtype, region)[0]
+
+
+def _resolve_target(shape, out, dtype, region):
+    """``(Target, logical shape)``: :func:`as_target` and the full shape it checked."""
     if out is not None:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy.ndarray; got {type(out).__name__}")
@@ -322,7 +327,7 @@ def as_target(shape, out, dtype, region) -> Target:
         acc *= n
     strides = tuple(reversed(strides))
     offset = sum(s * st for s, st in zip(starts, strides))
-    return Target(out, dtype, strides, offset)
+    return Target(out, dtype, strides, offset), logical
 
 
 def quoted(names):
@@ -348,6 +353,5 @@ def as_logical_target(shape, out, dtype, region):
     and the resolved :class:`fastinit._validate.Target`; schemes pass
     ``target.out`` on to the core samplers so the array is allocated only once.
     """
-    target = as_target(shape, out, dtype, region)
-    logical = target.out.shape if shape is None else as_shape(shape)
+    target, logical = _resolve_target(shape, out, dtype, region)   # the shape is checked once
     return logical, target

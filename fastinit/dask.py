@@ -27,6 +27,7 @@ the full array, and the blocks are cut from it.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -41,21 +42,15 @@ except ImportError as exc:   # dask is an optional extra
                       "pip install 'fastinit[dask]'") from exc
 
 import fastinit
+from fastinit._registry import SCHEMES
 from fastinit._validate import as_dtype, as_seed, as_shape, as_stream
-
-__all__ = [
-    "uniform", "normal", "trunc_normal", "constant", "zeros", "ones", "eye", "dirac",
-    "xavier_uniform", "xavier_normal", "glorot_uniform", "glorot_normal",
-    "kaiming_uniform", "kaiming_normal", "he_uniform", "he_normal",
-    "lecun_uniform", "lecun_normal", "variance_scaling", "orthogonal", "sparse",
-]
 
 
 def _fill_block(function_name, shape, arguments, dtype, block_info=None):
     """One block: the scheme's region API on the block's location in the full array."""
     location = block_info[None]["array-location"]
     region = tuple(slice(start, stop) for start, stop in location)
-    function = getattr(fastinit, function_name)
+    function = SCHEMES[function_name].function
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # zero-element warnings were given at build time
         return function(shape, **arguments, dtype=dtype, region=region)
@@ -68,7 +63,7 @@ def _validate(function, shape, arguments, dtype):
 
 
 def _lazy(function_name, shape, arguments, *, chunks, dtype, seed=None, stream=None, random=True):
-    function = getattr(fastinit, function_name)
+    function = SCHEMES[function_name].function
     shape = as_shape(shape)
     dtype = as_dtype(np.float32 if dtype is None else dtype)
     arguments = dict(arguments)
@@ -97,6 +92,12 @@ _COMMON = """\
     stream : int or str, optional
         Stream id or name."""
 
+_DETERMINISTIC = """\
+    chunks : int, tuple, str or dict, optional
+        Block sizes, as ``dask.array`` accepts them (default ``"auto"``).
+    dtype : dtype, optional
+        float32 (default), float64, float16 or bfloat16."""
+
 _RETURNS = """\
     Returns
     -------
@@ -111,176 +112,80 @@ _RETURNS = """\
         for chunks that do not tile the shape."""
 
 
-def _document(function, summary, formula="", parameters=""):
-    name = function.__name__
-    function.__doc__ = (
-        f"{summary}\n\n    Lazy version of :func:`fastinit.{name}`.{formula}\n\n"
-        f"    Parameters\n    ----------\n    shape : int or tuple of int\n"
-        f"        Shape of the array.\n{parameters}{_COMMON if 'seed' in function.__code__.co_varnames else _DETERMINISTIC}\n\n"
-        + _RETURNS.format(name=name)
-    )
-    return function
-
-
-_DETERMINISTIC = """\
-    chunks : int, tuple, str or dict, optional
-        Block sizes, as ``dask.array`` accepts them (default ``"auto"``).
-    dtype : dtype, optional
-        float32 (default), float64, float16 or bfloat16."""
-
-
-def uniform(shape, low=0.0, high=1.0, *, chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("uniform", shape, {"low": low, "high": high}, chunks=chunks, dtype=dtype, seed=seed,
-                 stream=stream)
-
-
-def normal(shape, mean=0.0, std=1.0, *, chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("normal", shape, {"mean": mean, "std": std}, chunks=chunks, dtype=dtype, seed=seed,
-                 stream=stream)
-
-
-def trunc_normal(shape, mean=0.0, std=1.0, a=-2.0, b=2.0, *, chunks="auto", dtype=None, seed=None,
-                 stream=0):
-    return _lazy("trunc_normal", shape, {"mean": mean, "std": std, "a": a, "b": b}, chunks=chunks,
-                 dtype=dtype, seed=seed, stream=stream)
-
-
-def constant(shape, value=0.0, *, chunks="auto", dtype=None):
-    return _lazy("constant", shape, {"value": value}, chunks=chunks, dtype=dtype, random=False)
-
-
-def zeros(shape, *, chunks="auto", dtype=None):
-    return _lazy("zeros", shape, {}, chunks=chunks, dtype=dtype, random=False)
-
-
-def ones(shape, *, chunks="auto", dtype=None):
-    return _lazy("ones", shape, {}, chunks=chunks, dtype=dtype, random=False)
-
-
-def eye(shape, *, chunks="auto", dtype=None):
-    return _lazy("eye", shape, {}, chunks=chunks, dtype=dtype, random=False)
-
-
-def dirac(shape, groups=1, *, chunks="auto", dtype=None):
-    return _lazy("dirac", shape, {"groups": groups}, chunks=chunks, dtype=dtype, random=False)
-
-
-def xavier_uniform(shape, gain=1.0, *, in_axis=1, out_axis=0, chunks="auto", dtype=None, seed=None,
-                   stream=0):
-    return _lazy("xavier_uniform", shape, {"gain": gain, "in_axis": in_axis, "out_axis": out_axis},
-                 chunks=chunks, dtype=dtype, seed=seed, stream=stream)
-
-
-def xavier_normal(shape, gain=1.0, *, in_axis=1, out_axis=0, chunks="auto", dtype=None, seed=None,
-                  stream=0):
-    return _lazy("xavier_normal", shape, {"gain": gain, "in_axis": in_axis, "out_axis": out_axis},
-                 chunks=chunks, dtype=dtype, seed=seed, stream=stream)
-
-
-def kaiming_uniform(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1, out_axis=0,
-                    chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("kaiming_uniform", shape,
-                 {"a": a, "mode": mode, "nonlinearity": nonlinearity, "in_axis": in_axis,
-                  "out_axis": out_axis}, chunks=chunks, dtype=dtype, seed=seed, stream=stream)
-
-
-def kaiming_normal(shape, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1, out_axis=0,
-                   chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("kaiming_normal", shape,
-                 {"a": a, "mode": mode, "nonlinearity": nonlinearity, "in_axis": in_axis,
-                  "out_axis": out_axis}, chunks=chunks, dtype=dtype, seed=seed, stream=stream)
-
-
-def lecun_uniform(shape, *, in_axis=1, out_axis=0, chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("lecun_uniform", shape, {"in_axis": in_axis, "out_axis": out_axis}, chunks=chunks,
-                 dtype=dtype, seed=seed, stream=stream)
-
-
-def lecun_normal(shape, *, in_axis=1, out_axis=0, chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("lecun_normal", shape, {"in_axis": in_axis, "out_axis": out_axis}, chunks=chunks,
-                 dtype=dtype, seed=seed, stream=stream)
-
-
-def variance_scaling(shape, scale=1.0, mode="fan_in", distribution="truncated_normal", *, in_axis=1,
-                     out_axis=0, chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("variance_scaling", shape,
-                 {"scale": scale, "mode": mode, "distribution": distribution, "in_axis": in_axis,
-                  "out_axis": out_axis}, chunks=chunks, dtype=dtype, seed=seed, stream=stream)
-
-
-def sparse(shape, sparsity, std=0.01, *, chunks="auto", dtype=None, seed=None, stream=0):
-    return _lazy("sparse", shape, {"sparsity": sparsity, "std": std}, chunks=chunks, dtype=dtype,
-                 seed=seed, stream=stream)
-
-
-def orthogonal(shape, gain=1.0, *, chunks="auto", dtype=None, seed=None, stream=0):
+def _lazy_whole(function_name, shape, arguments, *, chunks, dtype, seed, stream):
+    """A scheme whose blocks need the whole matrix (orthogonal's QR): one task computes it."""
+    function = SCHEMES[function_name].function
     shape = as_shape(shape)
     dtype = as_dtype(np.float32 if dtype is None else dtype)
-    arguments = {"gain": gain, "seed": as_seed(seed), "stream": as_stream(stream)}
-    _validate(fastinit.orthogonal, shape, arguments, dtype)
+    arguments = {**arguments, "seed": as_seed(seed), "stream": as_stream(stream)}
+    _validate(function, shape, arguments, dtype)
     chunks = normalize_chunks(chunks, shape, dtype=dtype)
-    # The QR needs the whole matrix: one task computes it, the blocks are slices of it.
-    whole = dask.delayed(fastinit.orthogonal, pure=True)(shape, **arguments, dtype=dtype)
+    whole = dask.delayed(function, pure=True)(shape, **arguments, dtype=dtype)
     full = da.from_delayed(whole, shape=shape, dtype=dtype,
                            meta=np.empty((0,) * len(shape), dtype=dtype))
     return full.rechunk(chunks)
 
 
-glorot_uniform = xavier_uniform
-glorot_normal = xavier_normal
-he_uniform = kaiming_uniform
-he_normal = kaiming_normal
+def _signature(info):
+    """The NumPy function's, without ``out`` and ``region``: ``(shape, <its own positional
+    parameters>, *, <its keyword-only ones>, chunks="auto", dtype=None[, seed=None, stream=0])``.
+    A parameter the function requires through a None default (sparse's ``sparsity``) has no
+    default here."""
+    P = inspect.Parameter
+    own = info.parameters
+    required = set(info.required)
+    parameters = [P("shape", P.POSITIONAL_OR_KEYWORD)]
+    parameters += [p.replace(default=P.empty) if p.name in required else p
+                   for p in own if p.kind == P.POSITIONAL_OR_KEYWORD]
+    parameters += [p for p in own if p.kind == P.KEYWORD_ONLY]
+    parameters += [P("chunks", P.KEYWORD_ONLY, default="auto"),
+                   P("dtype", P.KEYWORD_ONLY, default=None)]
+    if info.random:
+        parameters += [P("seed", P.KEYWORD_ONLY, default=None),
+                       P("stream", P.KEYWORD_ONLY, default=0)]
+    return inspect.Signature(parameters)
 
-_document(uniform, r"Samples of :math:`\mathcal{U}(\text{low}, \text{high})` as a dask array.",
-          parameters="    low, high : float\n        Bounds, ``low <= high``.\n")
-_document(normal, r"Samples of :math:`\mathcal{N}(\text{mean}, \text{std}^2)` as a dask array.",
-          parameters="    mean, std : float\n        Mean and standard deviation.\n")
-_document(trunc_normal, r"A normal truncated to :math:`[a, b]` (absolute bounds) as a dask array.",
-          parameters="    mean, std, a, b : float\n        As in :func:`fastinit.trunc_normal`.\n")
-_document(constant, "A constant array as a dask array.",
-          parameters="    value : float\n        The value.\n")
-_document(zeros, "Zeros as a dask array.")
-_document(ones, "Ones as a dask array.")
-_document(eye, r"The identity matrix (:math:`W_{ij} = [i = j]`) as a dask array.")
-_document(dirac, "The Dirac delta of a convolution kernel as a dask array.",
-          parameters="    groups : int\n        Number of convolution groups.\n")
-_document(xavier_uniform,
-          "Xavier (Glorot) uniform initialization as a dask array.",
-          r"  :math:`\mathcal{U}(\pm\ell)`, :math:`\ell = \text{gain}\sqrt{6/(\text{fan\_in}+\text{fan\_out})}`,"
-          " fans from the full shape.  Also known as glorot_uniform.",
-          "    gain : float\n        Gain.\n    in_axis, out_axis : int\n        Fan layout.\n")
-_document(xavier_normal,
-          "Xavier (Glorot) normal initialization as a dask array.",
-          r"  :math:`\mathcal{N}(0, \sigma^2)`, :math:`\sigma = \text{gain}\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`."
-          "  Also known as glorot_normal.",
-          "    gain : float\n        Gain.\n    in_axis, out_axis : int\n        Fan layout.\n")
-_document(kaiming_uniform,
-          "Kaiming (He) uniform initialization as a dask array.",
-          r"  :math:`\mathcal{U}(\pm\ell)`, :math:`\ell = \text{gain}\sqrt{3/\text{fan\_mode}}`."
-          "  Also known as he_uniform.",
-          "    a, mode, nonlinearity\n        As in :func:`fastinit.kaiming_uniform`.\n"
-          "    in_axis, out_axis : int\n        Fan layout.\n")
-_document(kaiming_normal,
-          "Kaiming (He) normal initialization as a dask array.",
-          r"  :math:`\mathcal{N}(0, \sigma^2)`, :math:`\sigma = \text{gain}/\sqrt{\text{fan\_mode}}`."
-          "  Also known as he_normal.",
-          "    a, mode, nonlinearity\n        As in :func:`fastinit.kaiming_normal`.\n"
-          "    in_axis, out_axis : int\n        Fan layout.\n")
-_document(lecun_uniform, "LeCun uniform initialization as a dask array.",
-          r"  :math:`\mathcal{U}(\pm\sqrt{3/\text{fan\_in}})`.",
-          "    in_axis, out_axis : int\n        Fan layout.\n")
-_document(lecun_normal, "LeCun (truncated) normal initialization as a dask array.",
-          r"  Variance :math:`1/\text{fan\_in}`.",
-          "    in_axis, out_axis : int\n        Fan layout.\n")
-_document(variance_scaling, "Variance-scaling initialization as a dask array.",
-          r"  Variance :math:`\text{scale}/n`, :math:`n` the fan named by ``mode``.",
-          "    scale, mode, distribution\n        As in :func:`fastinit.variance_scaling`.\n"
-          "    in_axis, out_axis : int\n        Fan layout.\n")
-_document(sparse, "A sparse 2-D matrix (exact zeros per column) as a dask array.",
-          "  A block ranks the whole columns it touches.",
-          "    sparsity : float\n        Fraction of each column set to zero.\n"
-          "    std : float\n        Standard deviation of the non-zero entries.\n")
-_document(orthogonal, "A (semi-)orthogonal matrix times ``gain`` as a dask array.",
-          "  The QR needs the whole matrix: one task computes it (``rows * cols`` float64,"
-          " twice) and the blocks are sliced from it.",
-          "    gain : float\n        Multiplier.\n")
+
+def _docstring(info):
+    also = f"  Also known as {', '.join(info.aliases)}." if info.aliases else ""
+    cost = ("  A block needs the whole matrix: one task computes the whole array and the "
+            "blocks are sliced from it." if info.whole_matrix else
+            "  A block costs the whole columns it touches." if info.whole_columns else "")
+    formula = f"  {info.formula}." if info.formula else ""
+    return (f"{info.title} as a dask array.\n\n    Lazy version of :func:`fastinit.{info.name}`."
+            f"{formula}{also}{cost}\n\n"
+            f"    Parameters\n    ----------\n    shape : int or tuple of int\n"
+            f"        Shape of the array.\n{info.parameter_docs()}"
+            f"{_COMMON if info.random else _DETERMINISTIC}\n\n" + _RETURNS.format(name=info.name))
+
+
+def _wrapper(info):
+    """The lazy version of a registry scheme: its arguments checked at build time, its blocks
+    generated by its region API (or, for a whole-matrix scheme, sliced from one task)."""
+    signature = _signature(info)
+
+    def wrapper(*args, **kwargs):
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{info.name}() {error}") from None
+        bound.apply_defaults()
+        given = bound.arguments
+        arguments = {p.name: given[p.name] for p in info.parameters}
+        options = {"chunks": given["chunks"], "dtype": given["dtype"]}
+        if info.random:
+            options.update(seed=given["seed"], stream=given["stream"])
+        if info.whole_matrix:
+            return _lazy_whole(info.name, given["shape"], arguments, **options)
+        return _lazy(info.name, given["shape"], arguments, random=info.random, **options)
+
+    wrapper.__name__ = wrapper.__qualname__ = info.name
+    wrapper.__signature__ = signature
+    wrapper.__doc__ = _docstring(info)
+    return wrapper
+
+
+# Every scheme of the registry, under each of its names (aliases are the same function).
+_WRAPPERS = {info.name: _wrapper(info) for info in SCHEMES.values()}
+globals().update({name: _WRAPPERS[info.name] for info in SCHEMES.values() for name in info.names})
+__all__ = [name for info in SCHEMES.values() for name in info.names]

@@ -163,6 +163,7 @@ BUILD_TIME_ERRORS = [
     ("variance_scaling", ((10, 10),), {"scale": 1e12, "dtype": "float16"}),   # truncated_normal
     ("sparse", ((10, 10), 0.5), {"std": 1e6, "dtype": "float16"}),
     ("sparse", ((10, 10), 0.5), {"std": -1.0}),
+    ("scaled_normal", ((10, 10),), {"n_layers": 2, "sigma": 1e6, "dtype": "float16"}),
     # These already raised at build time; kept so that every wrapper is covered.
     # (kaiming's and lecun's derived std is at most 5/3: no dtype can overflow.)
     ("uniform", ((7,), 2.0, 1.0), {}),
@@ -178,6 +179,8 @@ BUILD_TIME_ERRORS = [
     ("lecun_uniform", ((7,),), {}),
     ("lecun_normal", ((7, 3),), {"in_axis": 5}),
     ("orthogonal", ((10, 10), 1e6), {"dtype": "float16"}),
+    ("small_init", ((7,),), {}),
+    ("wang_init", ((7, 3),), {"n_layers": 0}),
 ]
 
 

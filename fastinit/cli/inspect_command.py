@@ -120,18 +120,6 @@ def tensor_statistics(tensor: StoredTensor):
     return stats, counts, edges
 
 
-def truncated_normal_std(mean: float, std: float, a: float, b: float) -> float:
-    alpha, beta = (a - mean) / std, (b - mean) / std
-    pdf = lambda x: math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)   # noqa: E731
-    cdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))                # noqa: E731
-    mass = cdf(beta) - cdf(alpha)
-    if mass <= 0:
-        return math.nan
-    term = (alpha * pdf(alpha) - beta * pdf(beta)) / mass
-    shift = (pdf(alpha) - pdf(beta)) / mass
-    return std * math.sqrt(max(0.0, 1 + term - shift * shift))
-
-
 # ---------------------------------------------------------------------------
 # Which distribution: uniform, normal or truncated normal
 # ---------------------------------------------------------------------------
@@ -259,42 +247,12 @@ def std_tolerance(stats: TensorStats) -> float:
 
 
 def analytic_scheme_std(scheme: SchemeSpec, shape: tuple, params: dict) -> Optional[float]:
-    """The standard deviation ``scheme`` gives for ``shape``, from its formula, or None if unknown."""
-    kw = {p.name: p.default for p in scheme.parameters}
-    kw.update(params)
-    name = scheme.canonical_name
+    """The standard deviation ``scheme`` gives for ``shape``, from its formula, or None if unknown.
 
-    def fans():
-        return fi.compute_fans(shape, in_axis=kw.get("in_axis", 1), out_axis=kw.get("out_axis", 0))
-
-    if name in ("kaiming_normal", "kaiming_uniform"):
-        fan_in, fan_out = fans()
-        gain = fi.calculate_gain(kw["nonlinearity"], kw["a"])
-        return gain / math.sqrt(fan_in if kw["mode"] == "fan_in" else fan_out)
-    if name in ("xavier_normal", "xavier_uniform"):
-        fan_in, fan_out = fans()
-        return kw["gain"] * math.sqrt(2.0 / (fan_in + fan_out))
-    if name in ("lecun_normal", "lecun_uniform"):
-        return 1.0 / math.sqrt(fans()[0])
-    if name == "variance_scaling":
-        fan_in, fan_out = fans()
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2,
-               "fan_geo_avg": math.sqrt(fan_in * fan_out)}[kw["mode"]]
-        return math.sqrt(kw["scale"] / fan)
-    if name == "normal":
-        return abs(kw["std"])
-    if name == "uniform":
-        return (kw["high"] - kw["low"]) / math.sqrt(12)
-    if name == "trunc_normal":
-        return truncated_normal_std(kw["mean"], kw["std"], kw["a"], kw["b"])
-    if name in ("constant", "zeros", "ones"):
-        return 0.0
-    if name == "orthogonal":
-        return abs(kw["gain"]) / math.sqrt(max(shape[0], math.prod(shape[1:])))
-    if name == "sparse" and kw.get("sparsity") is not None:
-        rows = shape[0]
-        return kw["std"] * math.sqrt(1 - math.ceil(kw["sparsity"] * rows) / rows)
-    return None
+    The formula is the registry's (:meth:`fastinit._registry.SchemeInfo.analytic_std`):
+    the scheme's own rule, with the fans of ``shape``.
+    """
+    return scheme.info.analytic_std(scheme.info.arguments(params), shape)
 
 
 def sampled_scheme_std(scheme: SchemeSpec, shape: tuple, params: dict) -> Optional[float]:

@@ -1,9 +1,8 @@
 """The command line's vocabulary: which SCHEMEs exist and how values are parsed.
 
-The scheme table is read from the Python API: every function in
-``fastinit.__all__`` that takes ``shape``, ``out``, ``dtype`` and ``region``
-is a SCHEME, and its other parameters (with the types of their defaults)
-are what ``--param NAME=VALUE`` may set.  Also here: parsing of shapes
+The scheme table is read from the scheme registry (:mod:`fastinit._registry`):
+every name of every scheme is a SCHEME, and its own parameters (with the
+types of their defaults) are what ``--param NAME=VALUE`` may set.  Also here: parsing of shapes
 (``100000x1024``), dtypes, seeds, streams and ``--threads``.  Every parse
 error is a :class:`~fastinit.cli.errors.UsageError`.
 """
@@ -20,28 +19,30 @@ from typing import Callable, Optional
 import numpy as np
 
 import fastinit as fi
+from fastinit._registry import BY_NAME, RESERVED_ARGUMENTS, SchemeInfo
 from fastinit._validate import as_dtype
 from fastinit.cli.errors import UsageError
 
-# orthogonal and sparse are computed whole, in memory, up to this many elements.
+# The schemes whose blocks cost the whole matrix or whole columns (orthogonal, sparse:
+# the registry's whole_matrix / whole_columns) are computed whole, in memory, up to this
+# many elements.
 WHOLE_MATRIX_MAX_ELEMENTS = 1 << 24
-WHOLE_MATRIX_SCHEMES = ("orthogonal", "sparse")
 
 DTYPE_NAMES = ("float32", "float16", "bfloat16", "float64")
 
 # Arguments the CLI sets itself; never taken from --param.
-_RESERVED_PARAMETERS = ("shape", "out", "dtype", "seed", "stream", "region")
+_RESERVED_PARAMETERS = RESERVED_ARGUMENTS
 _TRUE_WORDS = ("true", "yes", "on")
 _FALSE_WORDS = ("false", "no", "off")
 
 
 # ---------------------------------------------------------------------------
-# The scheme table, read from the Python API
+# The scheme table, read from the scheme registry
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SchemeSpec:
-    """One SCHEME of ``fastinit init``: a public fill function and its parameters.
+    """One SCHEME of ``fastinit init``: a name of a registry scheme.
 
     Attributes
     ----------
@@ -53,21 +54,24 @@ class SchemeSpec:
         The parameters ``--param`` may set (all but shape/out/dtype/seed/stream/region).
     random : bool
         Whether it takes ``seed`` and ``stream``.
+    info : fastinit._registry.SchemeInfo
+        Its registry entry.
     """
 
     name: str
     function: Callable
     parameters: tuple
     random: bool
+    info: SchemeInfo
 
     @property
     def canonical_name(self) -> str:
-        return self.function.__name__
+        return self.info.name
 
     @property
     def whole_matrix(self) -> bool:
         """True for the schemes that cannot be generated block by block cheaply."""
-        return self.canonical_name in WHOLE_MATRIX_SCHEMES
+        return self.info.whole_matrix or self.info.whole_columns
 
     def parameter(self, name: str) -> Optional[inspect.Parameter]:
         return next((p for p in self.parameters if p.name == name), None)
@@ -86,33 +90,15 @@ class SchemeSpec:
 
 @functools.lru_cache(maxsize=None)
 def scheme_table() -> dict:
-    """Every function in ``fastinit.__all__`` that fills a ``shape`` with ``out``/``dtype``/``region``.
+    """Every name of every scheme in the registry (:data:`fastinit._registry.BY_NAME`).
 
     Returns
     -------
     dict of str to SchemeSpec
         Sorted by name.
     """
-    table = {}
-    for name in sorted(fi.__all__):
-        function = getattr(fi, name, None)
-        if not inspect.isfunction(function):
-            continue
-        try:
-            signature = inspect.signature(function)
-        except (TypeError, ValueError):
-            continue
-        parameters = list(signature.parameters.values())
-        if (not parameters or parameters[0].name != "shape"
-                or not {"out", "dtype", "region"} <= signature.parameters.keys()):
-            continue
-        settable = tuple(
-            p for p in parameters[1:]
-            if p.name not in _RESERVED_PARAMETERS
-            and p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        )
-        table[name] = SchemeSpec(name, function, settable, "seed" in signature.parameters)
-    return table
+    return {name: SchemeSpec(name, info.function, info.parameters, info.random, info)
+            for name, info in sorted(BY_NAME.items())}
 
 
 def lookup_scheme(name: str) -> SchemeSpec:

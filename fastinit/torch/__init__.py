@@ -12,7 +12,9 @@ Drop-ins
     ``zeros_``, ``eye_``, ``dirac_``, ``xavier_uniform_``, ``xavier_normal_``,
     ``kaiming_uniform_``, ``kaiming_normal_``, ``orthogonal_`` and ``sparse_``
     take exactly ``torch.nn.init``'s arguments, plus keyword-only ``seed=``
-    and ``stream=``.  They fill the tensor in place (through a zero-copy NumPy
+    and ``stream=``.  The schemes torch lacks (``lecun_normal_``,
+    ``variance_scaling_``, ``small_init_``, ``wang_init_``, ``scaled_normal_``,
+    ...) have drop-ins too, generated from the scheme registry.  They fill the tensor in place (through a zero-copy NumPy
     view of its storage, under ``torch.no_grad()``) and return it.  With
     ``seed`` omitted the seed is drawn from ``generator`` or torch's default
     generator, so ``torch.manual_seed`` makes a run reproducible as usual.
@@ -30,8 +32,8 @@ as prefixes), except for deliberate differences listed in
 ValueErrors before anything is drawn, never NaN/inf fills; bools are not
 numbers; meta tensors point to :func:`init_module`.
 
-Layout: ``_bridge`` (tensors as NumPy arrays), ``_dropin_core`` and
-``_dropins`` (the drop-ins), ``_defaults`` (torch's default init per layer
+Layout: ``_bridge`` (tensors as NumPy arrays), ``_dropin_core``,
+``_dropins`` and ``_generated`` (the drop-ins), ``_defaults`` (torch's default init per layer
 type) and ``_module`` (``init_module``); the framework-neutral rules, specs,
 stream naming and plan checks live in :mod:`fastinit._modelplan`.
 
@@ -54,6 +56,7 @@ from fastinit.torch._dropins import (
     calculate_gain, constant_, dirac_, eye_, kaiming_normal_, kaiming_uniform_, normal_, ones_,
     orthogonal_, sparse_, trunc_normal_, uniform_, xavier_normal_, xavier_uniform_, zeros_,
 )
+from fastinit.torch._generated import GENERATED as _GENERATED
 from fastinit.torch._module import init_module, init_plan
 
 __all__ = [
@@ -66,3 +69,9 @@ __all__ = [
     # helpers
     "numpy_view", "stream_id",
 ]
+
+# The drop-ins of the registry's schemes that torch.nn.init lacks: lecun_uniform_,
+# lecun_normal_, variance_scaling_, small_init_, wang_init_, scaled_normal_, ...
+globals().update(_GENERATED)
+__all__ += list(_GENERATED)
+del _GENERATED

@@ -20,6 +20,7 @@ import torch
 
 import fastinit
 from fastinit._modelplan import RANDOM_SCHEMES, explained, show_call, validate_scheme
+from fastinit._registry import BY_NAME
 from fastinit._validate import as_seed
 from fastinit.torch._bridge import (
     _NUMPY_DTYPES, _check_fillable, _check_generator, _check_writable, _draw_seed, _fill_in_place,
@@ -87,7 +88,7 @@ def _execute(tensor, fill):
     if fill.scheme in RANDOM_SCHEMES:
         key = fill.seed if fill.seed is not None else _draw_seed(fill.generator)
         arguments.update(seed=key, stream=fill.stream)
-    function = getattr(fastinit, fill.scheme)
+    function = BY_NAME[fill.scheme].function
     try:
         return _fill_in_place(tensor, lambda out: function(None, **arguments, out=out))
     except ValueError as error:        # raised before writing: fastinit checks first

@@ -14,28 +14,13 @@ import numpy as np
 import fastinit
 from fastinit.torch._bridge import _scalar
 from fastinit.torch._dropin_core import _Fill, _check_tensor, _drop_in, _prepare, _wrong_dimensions
+from fastinit.torch._generated import GENERATED, with_seed_doc
 
 calculate_gain = fastinit.calculate_gain
 
 # --------------------------------------------------------------------------------------
 # Drop-ins for torch.nn.init
 # --------------------------------------------------------------------------------------
-
-_SEED_DOC = """\
-    generator : torch.Generator or fastinit.Generator, optional
-        A torch.Generator is used only when ``seed`` is None: the seed is
-        drawn from it (63 random bits); without it, from torch's default
-        generator, so ``torch.manual_seed`` makes the values reproducible.
-        A :class:`fastinit.Generator` supplies both seed and stream (its next
-        stream, as its own methods), and then ``seed`` and ``stream`` must
-        not be given (TypeError).
-    seed : int, optional
-        Keyword-only.  Key in ``[0, 2**64)``; when given, no torch generator
-        is used and the values are ``fastinit``'s for ``(seed, stream)``.
-    stream : int or str, optional
-        Keyword-only.  Stream id in ``[0, 2**64)`` or a name
-        (``stream_id(name)``)."""
-
 
 @_drop_in
 def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
@@ -616,10 +601,11 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=0):
 
 for _function in (uniform_, normal_, trunc_normal_, xavier_uniform_, xavier_normal_,
                   kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_):
-    _function.__doc__ = _function.__doc__.replace("{seed}", _SEED_DOC)
+    with_seed_doc(_function)
 del _function
 
+# Every drop-in, the generated ones (fastinit.torch._generated) included.
 _DROP_INS = frozenset((uniform_, normal_, trunc_normal_, constant_, ones_, zeros_, eye_, dirac_,
                        xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_,
-                       orthogonal_, sparse_))
+                       orthogonal_, sparse_, *GENERATED.values()))
 
