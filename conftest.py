@@ -17,7 +17,7 @@ import importlib.util
 import os
 
 # Package module -> the import it needs (the extra's own module).
-_NEEDS = {"fastinit/torch.py": "torch", "fastinit/dask.py": "dask"}
+_NEEDS = {"fastinit/torch.py": "torch", "fastinit/torch_patch.py": "torch", "fastinit/dask.py": "dask"}
 
 
 def _extras_required() -> bool:

@@ -414,12 +414,13 @@ class patch_init(contextlib.ContextDecorator):
     Examples
     --------
     >>> import torch, fastinit.torch as fit
-    >>> with fit.patch_init(seed=0):
+    >>> from fastinit.torch_patch import patch_init
+    >>> with patch_init(seed=0):
     ...     layer = torch.nn.Linear(256, 128)
     >>> bound = 1 / 256 ** 0.5
     >>> bool(layer.weight.abs().max() <= bound)
     True
-    >>> with fit.patch_init(seed=0, model=layer):
+    >>> with patch_init(seed=0, model=layer):
     ...     layer.reset_parameters()                # named streams: init_module's values
     >>> bool((layer.weight == fit.init_module(torch.nn.Linear(256, 128), 0).weight).all())
     True
