@@ -48,7 +48,7 @@ _RANDOM_INIT_NAMES = ("uniform_", "normal_", "trunc_normal_", "xavier_uniform_",
 _TORCH_INIT = {name: getattr(torch.nn.init, name) for name in _RANDOM_INIT_NAMES}
 _TENSOR_METHODS = ("normal_", "uniform_")
 _TENSOR_ORIGINAL = {name: getattr(torch.Tensor, name) for name in _TENSOR_METHODS}
-_TENSOR_OWNED = {name: name in torch.Tensor.__dict__ for name in _TENSOR_METHODS}
+_ABSENT = object()
 
 _LOCK = threading.RLock()     # guards the session stack and the installed patches
 _SESSIONS = []                # active sessions, innermost last (process-global)
@@ -278,8 +278,10 @@ class _Installation:
     def install(self):
         try:
             for name in _TENSOR_METHODS:
+                # What torch.Tensor itself holds now (normally nothing: the C method is
+                # inherited), so that exit puts back exactly that.
+                self.tensor_methods.append((name, torch.Tensor.__dict__.get(name, _ABSENT)))
                 setattr(torch.Tensor, name, _TENSOR_REPLACEMENT[name])
-                self.tensor_methods.append(name)
             # Every module-level binding of a patched function: torch.nn.init itself, torch's
             # modules that imported them by name, timm's and user code's `from ... import`.
             for module in list(sys.modules.values()):
@@ -296,11 +298,11 @@ class _Installation:
             raise
 
     def uninstall(self):
-        for name in self.tensor_methods:
-            if _TENSOR_OWNED[name]:
-                setattr(torch.Tensor, name, _TENSOR_ORIGINAL[name])
-            else:
+        for name, before in reversed(self.tensor_methods):
+            if before is _ABSENT:
                 delattr(torch.Tensor, name)
+            else:
+                setattr(torch.Tensor, name, before)
         self.tensor_methods = []
         for namespace, key, original in reversed(self.undo):
             if namespace.get(key) is not None and hasattr(namespace[key], "_fastinit_original"):
