@@ -58,6 +58,7 @@ from fastinit.torch._dropins import (
 )
 from fastinit.torch._generated import GENERATED as _GENERATED
 from fastinit.torch._module import init_module, init_plan
+from fastinit.torch._patch import patch_init
 
 __all__ = [
     # drop-ins for torch.nn.init
@@ -65,7 +66,7 @@ __all__ = [
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_",
     "sparse_", "calculate_gain",
     # modules
-    "init_module", "init_plan", "InitStep", "InitValueError", "SCHEMES",
+    "init_module", "init_plan", "patch_init", "InitStep", "InitValueError", "SCHEMES",
     # helpers
     "numpy_view", "stream_id",
 ]
