@@ -25,6 +25,7 @@ from fastinit.torch._bridge import (
 from fastinit.torch._defaults import _default_spec
 from fastinit.torch._dropin_core import _CHECKING_AHEAD
 from fastinit.torch._dropins import _DROP_INS
+from fastinit.torch import _sharded
 
 
 def _collect_targets(module, prefix):
@@ -114,7 +115,9 @@ def _plan(module, rules, strict, prefix):
                 raise TypeError(f"init_module: {target.name} has dtype {dtype}; fastinit fills "
                                 f"float16, bfloat16, float32 and float64 tensors ({spec.origin})")
             tensor = target.tensor
-            if tensor.layout != torch.strided or _is_wrapper_subclass(tensor):
+            if _sharded.is_dtensor(tensor):     # filled shard by shard (see _sharded)
+                _sharded.check_placements(tensor, f"init_module: {target.name}")
+            elif tensor.layout != torch.strided or _is_wrapper_subclass(tensor):
                 raise TypeError(f"init_module: {target.name} is a {type(tensor).__name__} with "
                                 f"layout {tensor.layout}; only dense tensors without "
                                 "__torch_function__ can be filled")
@@ -182,7 +185,12 @@ def _materialize(module, plan, device):
     On the CPU, large tensors get NumPy-allocated storage (huge pages, see
     above); ``torch.from_numpy`` keeps the array alive with the tensor.
     """
-    if torch.device(device).type == "cpu":
+    if any(_sharded.is_dtensor(target.tensor) for target, _ in plan):
+        # DTensors (FSDP2, tensor parallel) get only their local shard; see _sharded.
+        fresh = _fresh_cpu_tensor if torch.device(device).type == "cpu" else (
+            lambda tensor: torch.empty_like(tensor, device=device))
+        module._apply(_sharded.fresh_like(fresh))
+    elif torch.device(device).type == "cpu":
         module._apply(_fresh_cpu_tensor)
     else:
         module.to_empty(device=device)
@@ -213,11 +221,15 @@ def _fill_target(target, spec, seed):
         with torch.no_grad():
             spec.function(tensor, seed=seed, stream=tensor_stream(target.name))
     else:
-        _fill_in_place(tensor, lambda out: fill_with_spec(spec, out, seed, target.name))
+        _fill_in_place(tensor, lambda out, shape=None, region=None: fill_with_spec(
+            spec, out, seed, target.name, shape=shape, region=region),
+            whole=spec.scheme in _sharded.WHOLE_TENSOR_SCHEMES)
     # torch keeps an Embedding's padding row at zero whatever fills the rest.
     owner, local = target.owners[0]
     if local == "weight" and isinstance(owner, (nn.Embedding, nn.EmbeddingBag)):
-        if owner.padding_idx is not None:
+        if owner.padding_idx is not None and _sharded.is_dtensor(tensor):
+            _sharded.zero_global_index(tensor, 0, owner.padding_idx)
+        elif owner.padding_idx is not None:
             with torch.no_grad():
                 tensor[owner.padding_idx].fill_(0)
 
@@ -357,8 +369,14 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
     seed = None if seed is None else as_seed(seed)
     device = torch.device(device)
     plan = _plan(module, rules, strict, prefix)
+    sharded = [target for target, _ in plan if _sharded.is_dtensor(target.tensor)]
+    for target in sharded:
+        if target.tensor.is_meta:
+            _sharded.check_device(target.tensor, device, f"init_module: {target.name}")
     if seed is None:
         seed = _draw_seed(None)   # only now: a call that raises leaves torch's generator alone
+        if sharded:
+            _sharded.check_same_seed(seed, [target.tensor for target in sharded], "init_module")
     if any(target.tensor.is_meta for target, _ in plan):
         _materialize(module, plan, device)
     for target, spec in plan:
