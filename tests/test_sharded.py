@@ -124,6 +124,62 @@ def test_partial_placement_is_refused_by_name():
         _sharded.check_placements(Fake(), "where")
 
 
+# ------------------------------------------------------------------ one rank, in this process
+
+
+@pytest.fixture
+def one_rank_mesh():
+    """A gloo group of one process (this one) and its 1-D mesh; torn down afterwards."""
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+
+    if dist.is_initialized():                                   # pragma: no cover
+        pytest.skip("a process group is already initialized in this process")
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1)
+    try:
+        yield init_device_mesh("cpu", (1,))
+    finally:
+        dist.destroy_process_group()
+
+
+def _fsdp_linear(mesh):
+    from torch.distributed.fsdp import fully_shard
+    with torch.device("meta"):
+        model = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Embedding(4, 2, padding_idx=1))
+    return fully_shard(model, mesh=mesh)
+
+
+def test_one_rank_fsdp_equals_plain_init_module(one_rank_mesh):
+    model = fit.init_module(_fsdp_linear(one_rank_mesh), 3)
+    with torch.device("meta"):
+        plain = torch.nn.Sequential(torch.nn.Linear(5, 3), torch.nn.Embedding(4, 2, padding_idx=1))
+    plain = fit.init_module(plain, 3)
+    for (name, tensor), (_, expected) in zip(model.state_dict().items(), plain.state_dict().items()):
+        assert torch.equal(tensor.full_tensor().view(torch.int32), expected.view(torch.int32)), name
+    assert float(model[1].weight.full_tensor()[1].detach().abs().sum()) == 0.0      # padding row
+    with pytest.raises(TypeError, match=r"numpy_view: a DTensor's elements are spread over ranks"):
+        fit.numpy_view(model[0].weight)
+
+
+def test_arithmetic_disagreeing_with_torch_stops_before_anything_is_allocated(one_rank_mesh, monkeypatch):
+    model = _fsdp_linear(one_rank_mesh)
+    wrong = _sharded.local_indices
+    monkeypatch.setattr(_sharded, "local_indices", lambda *a: [i[:-1] for i in wrong(*a)])
+    with pytest.raises(RuntimeError, match=r"fastinit's placement arithmetic for \(Shard\(dim=0\),\) on mesh "
+                                           r"\(1,\) at coordinate \(0,\) gives local shape \(2, 4\) but the local "
+                                           r"tensor has shape \(3, 5\)"):
+        fit.init_module(model, 0)
+    assert all(p.is_meta for p in model.parameters())
+
+
+def test_a_seed_drawn_on_one_rank_is_accepted(one_rank_mesh):
+    model = fit.init_module(_fsdp_linear(one_rank_mesh), 0)
+    torch.manual_seed(11)
+    fit.normal_(model[0].weight)
+    torch.manual_seed(11)
+    assert torch.equal(model[0].weight.full_tensor(), fit.normal_(torch.empty(3, 5)))
+
+
 # ------------------------------------------------------------------ real torch.distributed
 
 
@@ -210,3 +266,20 @@ def test_torch_reset_parameters_depends_on_the_world_size(ranks):
     generator), while fastinit's gathered weights equal the single-process ones for all."""
     sums = [ranks[0]["facts"][f"torch fsdp{size} up.weight sum"] for size in (1, 2, 3)]
     assert len(set(sums)) == 3, sums
+
+
+@pytest.mark.slow
+def test_fsdp2_example_prints_the_single_process_sum():
+    env = dict(os.environ, OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo")
+    root = str(Path(fi.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    result = subprocess.run([sys.executable, str(HERE.parent / "examples" / "fsdp2_init.py"),
+                             "--world-sizes", "2"], env=env, capture_output=True, text=True,
+                            timeout=TIMEOUT_S)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with torch.device("meta"):
+        mlp = torch.nn.Sequential(torch.nn.Linear(512, 1000), torch.nn.ReLU(), torch.nn.Linear(1000, 512))
+    single = float(fit.init_module(mlp, seed=0)[0].weight.detach().sum())
+    line = next(line for line in result.stdout.splitlines() if line.startswith("world size 2:"))
+    assert f"fastinit sum {single:+.6f}" in line
+    assert line.endswith("(rank 0 holds 500 of 1000 rows; gathered == single process: True)")

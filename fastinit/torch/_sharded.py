@@ -88,6 +88,12 @@ def check_placements(tensor, where):
                          f"{mesh_dim}; fastinit fills Shard, _StridedShard and Replicate placements")
 
 
+def check_dtensor(tensor, where):
+    """Every check :func:`fill_dtensor` makes, without writing: placements and the arithmetic."""
+    check_placements(tensor, where)
+    _checked_indices(tensor, tensor.to_local())
+
+
 def local_indices(global_shape, mesh_shape, coordinate, placements):
     """The global indices a mesh coordinate holds, per tensor dimension, in local order.
 
