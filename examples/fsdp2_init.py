@@ -13,7 +13,7 @@ evenly over 3 ranks) and initializes it twice:
   allocates and fills only its own shard, as the region of the global tensor
   it holds, so the gathered weights are bit-identical to a single process.
 
-Rank 0 prints the sum of the gathered first-layer weight for both, and
+Rank 0 prints the sum (in float64) of the gathered first-layer weight for both, and
 whether fastinit's gathered model equals single-process ``init_module``::
 
     python examples/fsdp2_init.py                 # world sizes 1, 2, 3
@@ -79,8 +79,8 @@ def run(rank, world_size, port):
             same = all(torch.equal(gathered[name].view(torch.int32), single[name].view(torch.int32))
                        for name in single)
             shard_rows = model[0].weight.to_local().shape[0]
-            print(f"world size {world_size}: torch sum {float(by_torch.sum()):+.6f}   "
-                  f"fastinit sum {float(gathered['0.weight'].sum()):+.6f}   "
+            print(f"world size {world_size}: torch sum {float(by_torch.double().sum()):+.6f}   "
+                  f"fastinit sum {float(gathered['0.weight'].double().sum()):+.6f}   "
                   f"(rank 0 holds {shard_rows} of 1000 rows; gathered == single process: {same})",
                   flush=True)
             if not same:
@@ -101,7 +101,7 @@ def main(argv=None):
     parser.add_argument("--world-sizes", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args(argv)
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    print("sum of the gathered first-layer weight (512 -> 1000), seed 0")
+    print("sum (float64) of the gathered first-layer weight (512 -> 1000), seed 0")
     for world_size in args.world_sizes:
         mp.spawn(run, args=(world_size, free_port()), nprocs=world_size, join=True)
 

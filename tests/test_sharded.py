@@ -279,7 +279,7 @@ def test_fsdp2_example_prints_the_single_process_sum():
     assert result.returncode == 0, result.stdout + result.stderr
     with torch.device("meta"):
         mlp = torch.nn.Sequential(torch.nn.Linear(512, 1000), torch.nn.ReLU(), torch.nn.Linear(1000, 512))
-    single = float(fit.init_module(mlp, seed=0)[0].weight.detach().sum())
+    single = float(fit.init_module(mlp, seed=0)[0].weight.detach().double().sum())
     line = next(line for line in result.stdout.splitlines() if line.startswith("world size 2:"))
     assert f"fastinit sum {single:+.6f}" in line
     assert line.endswith("(rank 0 holds 500 of 1000 rows; gathered == single process: True)")
