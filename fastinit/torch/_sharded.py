@@ -190,7 +190,16 @@ def fill_dtensor(tensor, fill_region, *, whole=False):
     Returns
     -------
     DTensor
-        ``tensor``, filled in place.
+        ``tensor``, filled in place (a rank outside its mesh, or holding an
+        empty shard, writes nothing).  A local tensor on another device is
+        filled on the CPU and copied over.
+
+    Raises
+    ------
+    ValueError
+        A ``Partial`` (or unknown) placement.
+    RuntimeError
+        The placement arithmetic disagrees with torch's (nothing written).
     """
     from fastinit.torch._bridge import _numpy_view_unchecked
 
