@@ -338,10 +338,11 @@ def check_scheme_spec(spec, name, shape, dtype, where):
         raise type(error)(f"{where}: {call}: {error}") from None
 
 
-def fill_with_spec(spec, out, seed, name):
-    """Fill the NumPy array ``out`` (the whole tensor ``name``) with a scheme spec's values."""
+def fill_with_spec(spec, out, seed, name, *, shape=None, region=None):
+    """Fill the NumPy array ``out`` (the whole tensor ``name``, or block ``region`` of its
+    global ``shape``: a shard) with a scheme spec's values."""
     info = BY_NAME[spec.scheme]
     arguments = dict(spec.kwargs)
     if info.random:
         arguments.update(seed=seed, stream=tensor_stream(name))
-    info.function(None, **arguments, out=out)
+    info.function(shape, **arguments, out=out, region=region)

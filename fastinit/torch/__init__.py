@@ -34,7 +34,8 @@ numbers; meta tensors point to :func:`init_module`.
 
 Layout: ``_bridge`` (tensors as NumPy arrays), ``_dropin_core``,
 ``_dropins`` and ``_generated`` (the drop-ins), ``_defaults`` (torch's default init per layer
-type) and ``_module`` (``init_module``); the framework-neutral rules, specs,
+type), ``_module`` (``init_module``), ``_patch`` (``patch_init``) and ``_sharded`` (DTensor shards filled
+by region: FSDP2, tensor parallelism); the framework-neutral rules, specs,
 stream naming and plan checks live in :mod:`fastinit._modelplan`.
 
 Only ``float16``, ``bfloat16``, ``float32`` and ``float64`` tensors can be

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import fastinit
+from fastinit.torch._sharded import check_placements, fill_dtensor, is_dtensor
 
 _FILLABLE_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _NUMPY_DTYPES = {
@@ -62,7 +63,9 @@ def _check_fillable(tensor, function_name, *, allow_meta=False):
         )
     if tensor.is_meta and not allow_meta:
         raise ValueError(f"{function_name}: {_INIT_MODULE_HINT}")
-    if _is_wrapper_subclass(tensor):
+    if is_dtensor(tensor):            # filled shard by shard, by region (see _sharded)
+        check_placements(tensor, function_name)
+    elif _is_wrapper_subclass(tensor):
         raise TypeError(
             f"{function_name}: tensor subclasses that redefine __torch_function__ or __torch_dispatch__ "
             f"({type(tensor).__name__}) are not supported; fill the local tensor, e.g. "
@@ -113,14 +116,26 @@ def numpy_view(tensor) -> np.ndarray:
         A meta tensor, or a tensor that is not on the CPU.
     """
     _check_fillable(tensor, "numpy_view")
+    if is_dtensor(tensor):
+        raise TypeError("numpy_view: a DTensor's elements are spread over ranks; view its local "
+                        "shard, numpy_view(tensor.to_local()), and fill it with region=..., or let "
+                        "a fastinit.torch drop-in or init_module do that")
     if tensor.device.type != "cpu":
         raise ValueError(f"numpy_view: the tensor is on {tensor.device}; only CPU tensors have a "
                          "NumPy view (copy it to the CPU first)")
     return _numpy_view_unchecked(tensor)
 
 
-def _fill_in_place(tensor, fill):
-    """Run ``fill(ndarray)`` on the tensor's elements; the tensor must have passed the checks."""
+def _fill_in_place(tensor, fill, *, whole=False):
+    """Run ``fill(ndarray)`` on the tensor's elements; the tensor must have passed the checks.
+
+    A DTensor's local shard is filled box by box as
+    ``fill(block, shape=global_shape, region=box)`` (see
+    :func:`fastinit.torch._sharded.fill_dtensor`; ``whole`` for whole-tensor
+    schemes), so ``fill`` must accept those keywords when given one.
+    """
+    if is_dtensor(tensor):
+        return fill_dtensor(tensor, fill, whole=whole)
     with torch.no_grad():
         if tensor.device.type == "cpu":
             fill(_numpy_view_unchecked(tensor))

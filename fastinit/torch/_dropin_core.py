@@ -25,6 +25,7 @@ from fastinit._validate import as_seed
 from fastinit.torch._bridge import (
     _NUMPY_DTYPES, _check_fillable, _check_generator, _check_writable, _draw_seed, _fill_in_place,
 )
+from fastinit.torch._sharded import WHOLE_TENSOR_SCHEMES, check_same_seed, is_dtensor
 
 _CHECKING_AHEAD = contextvars.ContextVar("fastinit_torch_checking_ahead", default=False)
 
@@ -87,10 +88,14 @@ def _execute(tensor, fill):
                                                                       generator=None)))
     if fill.scheme in RANDOM_SCHEMES:
         key = fill.seed if fill.seed is not None else _draw_seed(fill.generator)
+        if fill.seed is None and is_dtensor(tensor):
+            check_same_seed(key, [tensor], fill.name)
         arguments.update(seed=key, stream=fill.stream)
     function = BY_NAME[fill.scheme].function
     try:
-        return _fill_in_place(tensor, lambda out: function(None, **arguments, out=out))
+        # shape and region: a DTensor's shard is a block of its global shape (see _sharded).
+        return _fill_in_place(tensor, lambda out, shape=None, region=None: function(
+            shape, **arguments, out=out, region=region), whole=fill.scheme in WHOLE_TENSOR_SCHEMES)
     except ValueError as error:        # raised before writing: fastinit checks first
         better = explained(error, fill.scheme, fill.kwargs, tuple(tensor.shape),
                             _NUMPY_DTYPES[tensor.dtype], fill.describe)

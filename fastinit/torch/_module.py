@@ -25,6 +25,7 @@ from fastinit.torch._bridge import (
 from fastinit.torch._defaults import _default_spec
 from fastinit.torch._dropin_core import _CHECKING_AHEAD
 from fastinit.torch._dropins import _DROP_INS
+from fastinit.torch import _sharded
 
 
 def _collect_targets(module, prefix):
@@ -114,7 +115,9 @@ def _plan(module, rules, strict, prefix):
                 raise TypeError(f"init_module: {target.name} has dtype {dtype}; fastinit fills "
                                 f"float16, bfloat16, float32 and float64 tensors ({spec.origin})")
             tensor = target.tensor
-            if tensor.layout != torch.strided or _is_wrapper_subclass(tensor):
+            if _sharded.is_dtensor(tensor):     # filled shard by shard (see _sharded)
+                _sharded.check_dtensor(tensor, f"init_module: {target.name}")
+            elif tensor.layout != torch.strided or _is_wrapper_subclass(tensor):
                 raise TypeError(f"init_module: {target.name} is a {type(tensor).__name__} with "
                                 f"layout {tensor.layout}; only dense tensors without "
                                 "__torch_function__ can be filled")
@@ -182,7 +185,12 @@ def _materialize(module, plan, device):
     On the CPU, large tensors get NumPy-allocated storage (huge pages, see
     above); ``torch.from_numpy`` keeps the array alive with the tensor.
     """
-    if torch.device(device).type == "cpu":
+    if any(_sharded.is_dtensor(target.tensor) for target, _ in plan):
+        # DTensors (FSDP2, tensor parallel) get only their local shard; see _sharded.
+        fresh = _fresh_cpu_tensor if torch.device(device).type == "cpu" else (
+            lambda tensor: torch.empty_like(tensor, device=device))
+        module._apply(_sharded.fresh_like(fresh))
+    elif torch.device(device).type == "cpu":
         module._apply(_fresh_cpu_tensor)
     else:
         module.to_empty(device=device)
@@ -213,11 +221,16 @@ def _fill_target(target, spec, seed):
         with torch.no_grad():
             spec.function(tensor, seed=seed, stream=tensor_stream(target.name))
     else:
-        _fill_in_place(tensor, lambda out: fill_with_spec(spec, out, seed, target.name))
+        def fill(out, shape=None, region=None):    # a DTensor's shard: a region (see _sharded)
+            sharded = {} if region is None else {"shape": shape, "region": region}
+            fill_with_spec(spec, out, seed, target.name, **sharded)
+        _fill_in_place(tensor, fill, whole=spec.scheme in _sharded.WHOLE_TENSOR_SCHEMES)
     # torch keeps an Embedding's padding row at zero whatever fills the rest.
     owner, local = target.owners[0]
     if local == "weight" and isinstance(owner, (nn.Embedding, nn.EmbeddingBag)):
-        if owner.padding_idx is not None:
+        if owner.padding_idx is not None and _sharded.is_dtensor(tensor):
+            _sharded.zero_global_index(tensor, 0, owner.padding_idx)
+        elif owner.padding_idx is not None:
             with torch.no_grad():
                 tensor[owner.padding_idx].fill_(0)
 
@@ -237,6 +250,19 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
     which allocates without initializing, then filled once; tied parameters
     (the same Parameter under several names) stay tied and are filled once,
     under their first name.
+
+    **Sharded models.**  Parameters and buffers that are ``DTensor``\ s (FSDP2's
+    ``fully_shard``, tensor parallelism's ``parallelize_module``, 1-D or 2-D
+    meshes; ``Shard`` including uneven shards, ``_StridedShard``,
+    ``Replicate``) are filled shard by shard: each rank allocates only its
+    local shards (on ``device``, of the mesh's device type) and fills each
+    with the region of the global tensor it holds, fans from the global
+    shape.  Gathered, every tensor is bit-identical to this function on the
+    unsharded model in one process, for every world size and mesh;
+    ``orthogonal`` is computed on every rank and sliced (no communication).
+    With ``seed=None`` the seed drawn on each rank must agree across the mesh
+    (checked with one all-reduce per mesh dimension).  See
+    ``docs/integration.md``, "DTensor models".
 
     **Default rules** reproduce PyTorch's default initialization
     *distributions* (the values differ; each framework has its own generator):
@@ -325,9 +351,14 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
         rule and no default (with ``strict``), a scheme that does not fit a
         tensor (e.g. xavier for a 1-D bias) or gives values beyond its dtype
         (a bound, a std), a drop-in rule whose call the drop-in refuses, lazy
-        (uninitialized) modules.  The error names the tensor and the rule.
+        (uninitialized) modules; a DTensor with a ``Partial`` placement or
+        whose mesh is not of ``device``'s type, a ``seed=None`` drawn
+        differently on the ranks of a mesh.  The error names the tensor and
+        the rule.
     RuntimeError
-        Inference tensors outside ``torch.inference_mode()``, as torch.
+        Inference tensors outside ``torch.inference_mode()``, as torch; a
+        DTensor whose local shape disagrees with fastinit's placement
+        arithmetic (a torch version that shards differently).
 
     Every tensor's whole plan is checked (with its real shape and dtype)
     before anything is allocated, drawn or written: after an error the
@@ -357,8 +388,14 @@ def init_module(module, seed, rules=None, *, device="cpu", strict=True, prefix="
     seed = None if seed is None else as_seed(seed)
     device = torch.device(device)
     plan = _plan(module, rules, strict, prefix)
+    sharded = [target for target, _ in plan if _sharded.is_dtensor(target.tensor)]
+    for target in sharded:
+        if target.tensor.is_meta:
+            _sharded.check_device(target.tensor, device, f"init_module: {target.name}")
     if seed is None:
         seed = _draw_seed(None)   # only now: a call that raises leaves torch's generator alone
+        if sharded:
+            _sharded.check_same_seed(seed, [target.tensor for target in sharded], "init_module")
     if any(target.tensor.is_meta for target, _ in plan):
         _materialize(module, plan, device)
     for target, spec in plan:

@@ -35,7 +35,7 @@ import fastinit
 from fastinit._modelplan import tensor_stream
 from fastinit._validate import as_seed, stream_id
 from fastinit.torch._bridge import _FILLABLE_DTYPES, _draw_seed, _is_wrapper_subclass, _scalar
-from fastinit.torch._dropins import normal_, trunc_normal_, uniform_
+from fastinit.torch import _dropins
 from fastinit.torch._module import _collect_targets
 
 __all__ = ["patch_init"]
@@ -156,8 +156,8 @@ class _Session:
 # Position of ``generator`` among each drop-in's positional arguments after ``tensor``.
 _GENERATOR_POSITION = {}
 for _name in _RANDOM_INIT_NAMES:
-    _parameters = list(inspect.signature(getattr(_fit, _name)).parameters)
-    _GENERATOR_POSITION[getattr(_fit, _name)] = _parameters.index("generator") - 1
+    _parameters = list(inspect.signature(getattr(_dropins, _name)).parameters)
+    _GENERATOR_POSITION[getattr(_dropins, _name)] = _parameters.index("generator") - 1
 del _name, _parameters
 
 
@@ -178,7 +178,7 @@ def _without_generator(drop_in, args):
 def _init_replacement(name):
     """A stand-in for ``torch.nn.init.<name>``: fastinit inside a session, torch otherwise."""
     original = _TORCH_INIT[name]
-    drop_in = getattr(_fit, name)
+    drop_in = getattr(_dropins, name)
     signature = inspect.signature(original)
 
     def replacement(tensor, *args, **kwargs):
@@ -203,7 +203,7 @@ def _tensor_normal_(self, mean=0.0, std=1.0, *, generator=None):
     session = _current()
     if session is None or not _servable(self) or (torch.is_grad_enabled() and self.requires_grad):
         return _TENSOR_ORIGINAL["normal_"](self, mean, std, generator=generator)
-    return session.fill(normal_, self, (mean, std, generator), {})
+    return session.fill(_dropins.normal_, self, (mean, std, generator), {})
 
 
 def _tensor_uniform_(self, *args, **kwargs):
@@ -215,7 +215,7 @@ def _tensor_uniform_(self, *args, **kwargs):
             or any(key in kwargs for key in names[:len(args)])):
         return _TENSOR_ORIGINAL["uniform_"](self, *args, **kwargs)
     bound = dict(zip(names, args), **kwargs)
-    return session.fill(uniform_, self,
+    return session.fill(_dropins.uniform_, self,
                         (bound.get("from", 0.0), bound.get("to", 1.0), bound.get("generator")), {})
 
 
@@ -242,7 +242,7 @@ def _timm_replacements():
         session = _current()
         if session is None or not _servable(tensor):
             return timm_trunc(tensor, mean, std, a, b)
-        return session.fill(trunc_normal_, tensor, (mean, std, a, b), {})
+        return session.fill(_dropins.trunc_normal_, tensor, (mean, std, a, b), {})
 
     def trunc_normal_tf_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
         # timm's "tf" variant truncates the standard normal to [a, b], then scales and
@@ -252,7 +252,7 @@ def _timm_replacements():
         if (session is None or not _servable(tensor)
                 or not all(isinstance(value, (int, float)) for value in (mean, std, a, b)) or std <= 0):
             return timm_tf(tensor, mean, std, a, b)
-        return session.fill(trunc_normal_, tensor, (mean, std, mean + a * std, mean + b * std), {})
+        return session.fill(_dropins.trunc_normal_, tensor, (mean, std, mean + a * std, mean + b * std), {})
 
     for replacement, original in ((trunc_normal_, timm_trunc), (trunc_normal_tf_, timm_tf)):
         replacement.__doc__ = original.__doc__
