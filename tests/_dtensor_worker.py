@@ -131,6 +131,24 @@ def run_fsdp(checks, rank, expected):
                 checks.failures.append(f"{scenario}: a seed differing between ranks was accepted")
             except ValueError as error:
                 checks.facts[f"{scenario} differing seeds"] = str(error)
+        # patch_init given DTensors: torch's own reset_parameters, served by region on the
+        # model's named streams, equals the same call on the unsharded model.
+        unsharded = fit.init_module(meta_model(), SEED, RULES)
+        for target in (model, unsharded):
+            with fit.patch_init(7, model=target):
+                target.up.reset_parameters()
+                target.emb.reset_parameters()
+        for name in ("up.weight", "up.bias", "emb.weight"):
+            got, want = full(model.get_parameter(name)), unsharded.get_parameter(name)
+            if name == "emb.weight":
+                # The padding row is zeroed by torch itself (weight[padding_idx].fill_(0)),
+                # which on a row-sharded DTensor does not write through to the shard
+                # (torch's behaviour, with or without patch_init): compare the other rows.
+                checks.facts[f"{scenario} torch zeroed the padding row"] = bool((got[3] == 0).all())
+                keep = [row for row in range(got.shape[0]) if row != 3]
+                got, want = got[keep], want[keep]
+            if not same_bits(got, want):
+                checks.failures.append(f"{scenario}: patch_init reset_parameters of {name} differs")
         checks.ran.append(scenario + " drop-ins")
         if size > 1:
             run_strided_and_refusals(checks, mesh, scenario)

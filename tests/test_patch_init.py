@@ -16,6 +16,7 @@ torch = require_module("torch")
 
 import fastinit as fi  # noqa: E402
 import fastinit.torch as fit  # noqa: E402
+from fastinit.torch._bridge import _draw_seed  # noqa: E402
 from fastinit._validate import stream_id  # noqa: E402
 
 patch_init = fit.patch_init
@@ -304,7 +305,7 @@ def test_seed_none_draws_from_torch():
     (seed_a, a), (seed_b, b) = run(), run()
     assert seed_a == seed_b and torch.equal(a, b)
     torch.manual_seed(42)
-    assert seed_a == fit._draw_seed(None)
+    assert seed_a == _draw_seed(None)
     assert np.array_equal(a.numpy(), fi.normal((10,), seed=seed_a, stream=_stream(seed_a, 0)))
 
 

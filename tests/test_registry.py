@@ -20,6 +20,7 @@ import pytest
 
 import fastinit as fi
 from fastinit import _modelplan, _registry, cli
+from fastinit.cli.schemes import scheme_table
 from fastinit._registry import BY_NAME, SCHEMES
 from _util import assert_bits_equal, bits, require_module
 
@@ -42,7 +43,7 @@ SCALED_NORMAL_STD_12 = 0.004082482904638631     # 0.02 / sqrt(2 * 12)
 
 @pytest.mark.parametrize("info", list(SCHEMES.values()), ids=list(SCHEMES))
 def test_every_entry_reaches_every_interface(info):
-    table = cli.scheme_table()
+    table = scheme_table()
     for name in info.names:
         # the Python API
         assert getattr(fi, name) is info.function and name in fi.__all__

@@ -260,6 +260,17 @@ def test_refusals_name_the_problem(ranks):
 
 
 @pytest.mark.slow
+def test_patch_init_serves_dtensors_by_region(ranks):
+    # The run checks the values (a failure is reported by the worker); here: what torch's
+    # own padding-row zeroing did on the sharded weight, which explains the row excluded.
+    facts = ranks[0]["facts"]
+    assert facts["fsdp1 torch zeroed the padding row"] is True
+    # torch 2.13: weight[padding_idx].fill_(0) on a row-sharded DTensor leaves the shard as it
+    # was (init_module zeroes that row itself, by global index: see _sharded.zero_global_index).
+    assert [facts[f"fsdp{size} torch zeroed the padding row"] for size in (2, 3)] == [False, False]
+
+
+@pytest.mark.slow
 def test_torch_reset_parameters_depends_on_the_world_size(ranks):
     """The problem this solves: torch.manual_seed(0) + reset_parameters() on FSDP2 shards
     gives another weight for every mesh size (each rank draws its shard from its own

@@ -37,6 +37,7 @@ from fastinit._validate import as_seed, stream_id
 from fastinit.torch._bridge import _FILLABLE_DTYPES, _draw_seed, _is_wrapper_subclass, _scalar
 from fastinit.torch import _dropins
 from fastinit.torch._module import _collect_targets
+from fastinit.torch._sharded import is_dtensor
 
 __all__ = ["patch_init"]
 
@@ -66,8 +67,16 @@ def _servable(tensor):
     """Whether fastinit can fill ``tensor`` in place exactly as torch's in-place op would.
 
     Everything else (GPU, meta, integer, sparse, subclasses, overlapping
-    memory, a tensor autograd must see) goes to torch unchanged.
+    memory, a tensor autograd must see) goes to torch unchanged.  A DTensor
+    is served when its local shard is: the drop-in fills the shard as its
+    region of the global tensor (fastinit/torch/_sharded.py).
     """
+    if is_dtensor(tensor):
+        # Decided from what every rank sees alike (global shape, dtype, mesh device), never
+        # from the local shard, so that all ranks serve the same calls in the same order.
+        return (tensor.dtype in _FILLABLE_DTYPES and tensor.numel() > 0
+                and tensor.device_mesh.device_type == "cpu"
+                and not (tensor.is_inference() and not torch.is_inference_mode_enabled()))
     return (isinstance(tensor, torch.Tensor)
             and tensor.layout == torch.strided
             and tensor.dtype in _FILLABLE_DTYPES
@@ -113,9 +122,13 @@ class _Session:
         self.generator = fastinit.default_rng(seed).child("patch_init")
         self.exact = {}         # (data_ptr, shape, strides, dtype) -> qualified name
         self.ranges = {}        # storage data_ptr -> [(start, end, name, tensor)]
+        self.dtensors = {}      # id(DTensor) -> qualified name (a shard has no global data_ptr)
         if model is not None:
             for target in _collect_targets(model, ""):
                 tensor = target.tensor
+                if is_dtensor(tensor):
+                    self.dtensors[id(tensor)] = (target.name, tensor)
+                    continue
                 if tensor.is_meta or tensor.layout != torch.strided or tensor.numel() == 0:
                     continue
                 start = tensor.data_ptr()
@@ -126,6 +139,9 @@ class _Session:
 
     def stream_of(self, tensor):
         """The named stream of a tensor of the model (or a view into one); None otherwise."""
+        if is_dtensor(tensor):
+            name, known = self.dtensors.get(id(tensor), (None, None))
+            return tensor_stream(name) if known is tensor else None
         if not self.exact:
             return None
         start = tensor.data_ptr()
