@@ -25,7 +25,7 @@ from fastinit.torch._bridge import (
 from fastinit.torch._defaults import _default_spec
 from fastinit.torch._dropin_core import _CHECKING_AHEAD
 from fastinit.torch._dropins import _DROP_INS
-from fastinit.torch import _sharded
+from fastinit.torch import _memory, _sharded
 
 
 def _collect_targets(module, prefix):
@@ -157,41 +157,19 @@ def init_plan(module, rules=None, *, strict=True, prefix=""):
     ]
 
 
-# NumPy asks the kernel for transparent huge pages on large allocations
-# (madvise), torch's CPU allocator does not: the first write to fresh 4 KiB
-# pages is what dominates materializing a big model (measured on the 2-core
-# development VM, 512 MiB, one thread: 0.47-0.60 s into torch.empty memory,
-# 0.17-0.25 s into np.empty memory, 0.10 s into memory already written).
-_NUMPY_BACKED_MIN_BYTES = 4 << 20
-_NUMPY_STORAGE = {
-    torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16,
-    torch.bfloat16: np.uint16, torch.int64: np.int64, torch.int32: np.int32,
-}
-
-
-def _fresh_cpu_tensor(tensor):
-    """An uninitialized CPU tensor like ``tensor``, on NumPy memory when large."""
-    storage = _NUMPY_STORAGE.get(tensor.dtype)
-    if (storage is None or not tensor.is_contiguous()
-            or tensor.numel() * tensor.element_size() < _NUMPY_BACKED_MIN_BYTES):
-        return torch.empty_like(tensor, device="cpu")
-    fresh = torch.from_numpy(np.empty(tuple(tensor.shape), dtype=storage))
-    return fresh.view(torch.bfloat16) if tensor.dtype == torch.bfloat16 else fresh
-
-
 def _materialize(module, plan, device):
     """``to_empty`` a module with meta tensors, keeping tied tensors tied.
 
-    On the CPU, large tensors get NumPy-allocated storage (huge pages, see
-    above); ``torch.from_numpy`` keeps the array alive with the tensor.
+    On the CPU the storage comes from :func:`fastinit.torch._memory.fresh_cpu_tensor`
+    (torch's own allocator unless huge pages are opted into for a measurement).
     """
     if any(_sharded.is_dtensor(target.tensor) for target, _ in plan):
         # DTensors (FSDP2, tensor parallel) get only their local shard; see _sharded.
-        fresh = _fresh_cpu_tensor if torch.device(device).type == "cpu" else (
+        fresh = _memory.fresh_cpu_tensor if torch.device(device).type == "cpu" else (
             lambda tensor: torch.empty_like(tensor, device=device))
         module._apply(_sharded.fresh_like(fresh))
     elif torch.device(device).type == "cpu":
-        module._apply(_fresh_cpu_tensor)
+        module._apply(_memory.fresh_cpu_tensor)
     else:
         module.to_empty(device=device)
     # to_empty gives every module its own new tensor, which unties shared
