@@ -79,7 +79,7 @@ def assert_bits_equal(got, expected_bits, what=""):
 
 # Importable name -> the fastinit extra that installs it (pyproject.toml).
 EXTRA_OF = {"torch": "torch", "dask": "dask", "distributed": "dask", "zarr": "dask",
-            "safetensors": "safetensors", "matplotlib": "plot"}
+            "safetensors": "safetensors", "matplotlib": "plot", "transformers": "transformers"}
 
 
 def extras_required() -> bool:
