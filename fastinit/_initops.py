@@ -147,16 +147,14 @@ def check_op(op: InitOp, shape: tuple, dtype: np.dtype, where: str) -> None:
     if op.kind == SCHEME and op.scheme in WHOLE_MATRIX_SCHEMES and size > WHOLE_MATRIX_MAX_ELEMENTS:
         raise ValueError(f"{where}: {op.call} needs the whole {shape} matrix in memory "
                          f"({size:,} elements; at most {WHOLE_MATRIX_MAX_ELEMENTS:,} are computed)")
-    if op.kind == SCHEME:
+    if op.kind == SCHEME and not (op.whole and op.scheme in WHOLE_MATRIX_SCHEMES):
+        # (a whole-matrix scheme was checked by the drop-in on the tensor's shape)
         one = tuple((start, start + 1) for start, _ in op.box)
         block = np.empty((1,) * len(shape), dtype=dtype)
         try:
             _fill_scheme(op, block, one, shape, dtype, 0, 0, {})
         except (TypeError, ValueError) as error:
             raise type(error)(f"{where}: {op.call} -> {show_call(op.scheme, op.kwargs)}: {error}") from None
-    if op.kind == FILL and not np.issubdtype(dtype, np.floating) and dtype.kind != "V":
-        if isinstance(op.value, float) and not float(op.value).is_integer():
-            raise ValueError(f"{where}: {op.call} fills the {dtype} tensor with {op.value!r}")
 
 
 def _fill_scheme(op, out, cell, shape, dtype, seed, stream, cache):

@@ -281,3 +281,57 @@ def test_record_init_on_a_built_meta_model():
     # The hooks are gone afterwards.
     assert torch.nn.init.trunc_normal_.__module__ == "torch.nn.init"
     assert not hasattr(torch.nn.init.trunc_normal_, "__wrapped__")
+
+
+def test_unreproducible_init_is_an_error_naming_tensor_and_call(tmp_path, capsys, monkeypatch):
+    llama = transformers.models.llama.modeling_llama.LlamaPreTrainedModel
+    original = llama._init_weights
+
+    def scaled(self, module):                       # what a model's own init might do
+        original(self, module)
+        if isinstance(module, torch.nn.Linear) and module.out_features == 32:
+            module.weight.data.mul_(0.5)
+    monkeypatch.setattr(llama, "_init_weights", scaled)
+    config = write_config(tmp_path, "llama")
+    assert main(["init", "--hf-config", str(config), "-o", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert "model.layers.0.self_attn.k_proj.weight" in error and "Tensor.mul_(0.5)" in error, error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["llama.json"]
+
+
+def test_failed_write_leaves_the_directory_as_it_was(tmp_path, monkeypatch):
+    import dataclasses
+    from fastinit.cli import hf_command
+    out = seed_checkpoint(tmp_path, "llama")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = []
+
+    def failing(path, header, jobs, force, quiet):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return original_write(path, header, jobs, force, quiet)
+    original_write = hf_command.SAFETENSORS.write
+    monkeypatch.setattr(hf_command, "SAFETENSORS", dataclasses.replace(hf_command.SAFETENSORS, write=failing))
+    assert main(["init", "--hf-config", str(tmp_path / "llama.json"), "-o", str(out), "--force", "-q",
+                 "--max-shard-size", "40KB", "--seed", "5"]) == 1
+    assert len(calls) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["llama.json", "out"]      # no staging left
+
+
+def test_recorder_follows_value_copies():
+    """transformers re-pads a tied bias with ``bias.data = F.pad(bias.data, (0, 0))``: the new
+    storage holds the same values, so it takes the old one's ops; a real pad is refused."""
+    with torch.device("meta"):
+        with InitRecorder() as recorder:
+            layer = torch.nn.Linear(4, 6)
+            torch.nn.init.zeros_(layer.bias)
+            layer.bias.data = torch.nn.functional.pad(layer.bias.data, (0, 0), "constant", 0)
+            layer.weight.data = layer.weight.data.clone()
+            grown = torch.nn.Parameter(torch.nn.functional.pad(torch.zeros(3), (0, 2), "constant", 1.0))
+    ops = recorder.ops_for({"bias": layer.bias, "weight": layer.weight})
+    assert [op.scheme for op in ops["bias"]] == ["zeros"]
+    assert [(op.scheme, op.whole) for op in ops["weight"]] == [("kaiming_uniform", True)]
+    with pytest.raises(RecordError, match=r"grown .*pad\(\(0, 2\).*other values"):
+        recorder.ops_for({"grown": grown})

@@ -27,6 +27,8 @@ import json
 import math
 import os
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,8 @@ from fastinit.cli.atomic import AtomicFile, check_free_space
 from fastinit.cli.errors import RuntimeFailure, UsageError, os_error_text
 from fastinit.cli.formats.safetensors import SAFETENSORS
 from fastinit.cli.progress import format_bytes
-from fastinit.cli.schemes import dtype_name, parse_integer
+from fastinit.cli.init_command import printable_path
+from fastinit.cli.schemes import parse_integer, set_threads
 
 WEIGHTS_NAME = "model.safetensors"
 INDEX_NAME = "model.safetensors.index.json"
@@ -234,6 +237,24 @@ def write_small_file(path: Path, text: str) -> None:
         raise
 
 
+def publish(staging: Path, output: Path, written: list) -> None:
+    """Move the finished checkpoint from ``staging`` to ``output`` (renamed whole when new;
+    file by file, config.json last, when it replaces one, whose other weight files go)."""
+    try:
+        if not output.exists():
+            os.rename(staging, output)
+            return
+        for name in written:                          # config.json is the last of them
+            os.replace(staging / name, output / name)
+        # A previous checkpoint's weights that this one does not replace would be loaded with it.
+        for name in os.listdir(output):
+            if name not in written and (name in (WEIGHTS_NAME, INDEX_NAME) or SHARD_PATTERN.fullmatch(name)):
+                os.unlink(output / name)
+        os.rmdir(staging)
+    except OSError as exc:
+        raise RuntimeFailure(f"moving the checkpoint into {str(output)!r} failed: {os_error_text(exc)}") from None
+
+
 def command_init_hf(args) -> int:
     """``fastinit init --hf-config``: returns the exit status (0)."""
     for value, option in ((args.scheme, "SCHEME"), (args.shape, "SHAPE"), (args.spec, "--spec"),
@@ -245,6 +266,8 @@ def command_init_hf(args) -> int:
     max_shard = parse_size(args.max_shard_size if args.max_shard_size is not None else DEFAULT_MAX_SHARD_SIZE)
     output = Path(args.output)
     check_output_directory(output, args.force)
+    if args.threads is not None:
+        set_threads(args.threads)
     torch, transformers, split_shards = _import_libraries()
     config = load_config(Path(args.hf_config), transformers)
     if args.dtype is not None:
@@ -270,40 +293,50 @@ def command_init_hf(args) -> int:
     split = split_shards(saved, filename_pattern="model{suffix}.safetensors", max_shard_size=max_shard)
     total = sum(job.nbytes for job in jobs.values())
 
-    output.mkdir(exist_ok=True)
-    check_free_space(output / WEIGHTS_NAME, total)
+    check_free_space(output if not output.exists() else output / WEIGHTS_NAME, total)
     provenance_base = {"version": fi.__version__, "stream_version": fi.STREAM_VERSION, "seed": seed,
                        "model": cls.__name__}
-    generating = 0.0
-    written = []
-    for filename, names in split.filename_to_tensors.items():
-        shard_jobs = SAFETENSORS.layout([jobs[name] for name in names])
-        provenance = dict(provenance_base, tensors={job.name: job.provenance() for job in shard_jobs})
-        header = SAFETENSORS.encode_header(shard_jobs, provenance)
-        _, seconds = SAFETENSORS.write(output / filename, header, shard_jobs, True, args.quiet)
-        generating += seconds
-        written.append(filename)
-    if split.is_sharded:
-        index = {"metadata": {"total_parameters": model.num_parameters(), **split.metadata},
-                 "weight_map": split.tensor_to_filename}
-        write_small_file(output / INDEX_NAME, json.dumps(index, indent=2, sort_keys=True) + "\n")
-        written.append(INDEX_NAME)
     config.dtype = dtype_text
     config.architectures = [cls.__name__]
-    write_small_file(output / CONFIG_NAME, config.to_json_string(use_diff=True))
-    written.append(CONFIG_NAME)
-    # A previous checkpoint's weights that this one does not replace would be loaded with it.
-    for name in os.listdir(output):
-        if name not in written and (name in (WEIGHTS_NAME, INDEX_NAME) or SHARD_PATTERN.fullmatch(name)):
-            os.unlink(output / name)
+    # Everything is written into a hidden directory next to DIR and moved into place at the end:
+    # a failed or interrupted run leaves DIR as it was.
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".fastinit-part", dir=output.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staging, 0o777 & ~umask)            # mkdtemp's 0700 would become DIR's mode
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot create a directory in {str(output.parent)!r}: "
+                             f"{os_error_text(exc)}") from None
+    generating = 0.0
+    written = []
+    try:
+        for filename, names in split.filename_to_tensors.items():
+            shard_jobs = SAFETENSORS.layout([jobs[name] for name in names])
+            provenance = dict(provenance_base, tensors={job.name: job.provenance() for job in shard_jobs})
+            header = SAFETENSORS.encode_header(shard_jobs, provenance)
+            _, seconds = SAFETENSORS.write(staging / filename, header, shard_jobs, True, args.quiet)
+            generating += seconds
+            written.append(filename)
+        if split.is_sharded:
+            index = {"metadata": {"total_parameters": model.num_parameters(), **split.metadata},
+                     "weight_map": split.tensor_to_filename}
+            write_small_file(staging / INDEX_NAME, json.dumps(index, indent=2, sort_keys=True) + "\n")
+            written.append(INDEX_NAME)
+        write_small_file(staging / CONFIG_NAME, config.to_json_string(use_diff=True))
+        written.append(CONFIG_NAME)
+        publish(staging, output, written)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     args.written = True
     seconds = time.perf_counter() - start
 
     if not args.quiet:
         elements = sum(job.size for job in jobs.values())
         shards = len(split.filename_to_tensors)
-        print(f"wrote {output.resolve()}: {cls.__name__} seed checkpoint, {len(jobs)} tensors, "
-              f"{elements:,} parameters ({dtype_name(np.dtype(next(iter(jobs.values())).dtype)) if jobs else dtype_text}), "
+        print(f"wrote {printable_path(output.resolve())}: {cls.__name__} seed checkpoint, {len(jobs)} "
+              f"tensors, {elements:,} parameters ({dtype_text}), "
               f"{total:,} bytes ({format_bytes(total)}) in {shards} file{'s' if shards > 1 else ''}, "
               f"seed {seed}, in {seconds:.3g} s ({generating:.3g} s generating)")
     return 0

@@ -34,6 +34,7 @@ The recorder patches module attributes while active: use it from one thread.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import sys
 import warnings
@@ -72,6 +73,12 @@ _IN_PLACE_DUNDERS = frozenset(f"__i{op}__" for op in ("add", "sub", "mul", "true
                                                       "matmul"))
 _FACTORIES = {torch.zeros: 0, torch.ones: 1, torch.zeros_like: 0, torch.ones_like: 1}
 _FULL_FACTORIES = (torch.full, torch.full_like)
+
+
+COPY = "copy"           # a new tensor holding another's values (clone, to, a zero pad)
+# Functions whose result holds its input's values (same shape), by name.
+_VALUE_COPIES = frozenset(("clone", "contiguous", "to", "float", "half", "double", "bfloat16", "type",
+                           "type_as", "pad"))
 
 
 class RecordError(ValueError):
@@ -201,6 +208,10 @@ class InitRecorder(TorchFunctionMode):
             result = func(*args, **kwargs)
             self._factory(func, args, kwargs, result)
             return result
+        if name in _VALUE_COPIES:
+            result = func(*args, **kwargs)
+            self._value_copy(name, target, args, kwargs, result)
+            return result
         call = f"Tensor.{name}({_show_args(args[1:], kwargs)})"
         try:
             if name == "normal_":
@@ -242,14 +253,26 @@ class InitRecorder(TorchFunctionMode):
         if not (isinstance(result, torch.Tensor) and result.is_meta):
             return
         if func in _FACTORIES:
-            self._constant(result, f"torch.{func.__name__}", _FACTORIES[func], origin=True)
+            self._constant(result, f"torch.{func.__name__}", _FACTORIES[func])
         elif func in _FULL_FACTORIES:
             value = args[1] if len(args) > 1 else kwargs.get("fill_value")
             try:
-                self._constant(result, f"torch.{func.__name__}(fill_value={value!r})", _plain_value(value),
-                               origin=True)
+                self._constant(result, f"torch.{func.__name__}(fill_value={value!r})", _plain_value(value))
             except RecordError as error:
                 self._unmapped(result, f"torch.{func.__name__}", str(error))
+
+    def _value_copy(self, name, source, args, kwargs, result):
+        """A new meta tensor with ``source``'s values (transformers re-pads a tied bias this way):
+        it takes the ops of ``source`` when the values are known to be the same."""
+        if (not isinstance(result, torch.Tensor) or not result.is_meta
+                or _storage_key(result) == _storage_key(source)):
+            return
+        call = f"{name}({_show_args(args[1:], kwargs)})"
+        padding = args[1] if len(args) > 1 else kwargs.get("pad", ())
+        if result.shape != source.shape or (name == "pad" and any(padding)):
+            self._unmapped(result, call, "the result holds other values than its input")
+        else:
+            self._record(result, call, COPY, value=source)
 
     def _init_call(self, func, tensor, arguments):
         name = func.__name__
@@ -291,7 +314,7 @@ class InitRecorder(TorchFunctionMode):
             raise RecordError(f"{type(error).__name__}: {error}") from None
         self._from_fill(target, call, fill)
 
-    def _constant(self, view, call, value, origin=False):
+    def _constant(self, view, call, value):
         if view.dtype in _FILLABLE_DTYPES and isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 with warnings.catch_warnings():
@@ -339,26 +362,30 @@ class InitRecorder(TorchFunctionMode):
         for name, tensor in tensors.items():
             if not isinstance(tensor, torch.Tensor) or not tensor.is_meta:
                 raise RecordError(f"{name}: not a meta tensor; the recorder sees only meta tensors")
-            shape = tuple(tensor.shape)
-            where = f"{name} ({str(tensor.dtype).removeprefix('torch.')}, shape {shape})"
-            ops = []
-            for raw in self.raw.get(_storage_key(tensor), []):
-                op = self._resolve(raw, tensor, where)
-                if op is not None:
-                    ops.append(op)
-            ops = drop_overwritten(ops)
-            missing = uncovered_element(shape, ops)
-            if missing is not None:
-                calls = "; ".join(op.call for op in ops) or "none"
-                raise RecordError(f"{where}: the model's init code leaves element {missing} (at least) "
-                                  f"unset, so its value is not known (calls recorded on it: {calls})")
+            where = f"{name} ({str(tensor.dtype).removeprefix('torch.')}, shape {tuple(tensor.shape)})"
+            ops = self._tensor_ops(tensor, where)
             numpy_dtype = _NUMPY_DTYPES.get(tensor.dtype) or np.dtype(str(tensor.dtype).removeprefix("torch."))
             for op in ops:
-                check_op(op, shape, numpy_dtype, where)
+                check_op(op, tuple(tensor.shape), numpy_dtype, where)
             result[name] = ops
         return result
 
+    def _tensor_ops(self, tensor, where):
+        """The ops that give ``tensor`` its values, checked to cover it."""
+        shape = tuple(tensor.shape)
+        ops = []
+        for raw in self.raw.get(_storage_key(tensor), []):
+            ops.extend(self._resolve(raw, tensor, where))
+        ops = drop_overwritten(ops)
+        missing = uncovered_element(shape, ops)
+        if missing is not None:
+            calls = "; ".join(op.call for op in ops) or "none"
+            raise RecordError(f"{where}: the model's init code leaves element {missing} (at least) "
+                              f"unset, so its value is not known (calls recorded on it: {calls})")
+        return ops
+
     def _resolve(self, raw, tensor, where):
+        """The ops of one recorded write into ``tensor``, in its coordinates (a list)."""
         if raw.kind == "unmapped":
             raise RecordError(f"{where}: the init call {raw.call} cannot be reproduced by fastinit: "
                               f"{raw.reason}")
@@ -366,23 +393,51 @@ class InitRecorder(TorchFunctionMode):
         if isinstance(located, str):
             raise RecordError(f"{where}: the init call {raw.call} writes {located}")
         if located is None:
-            return None
+            return []
         box, whole = located
+        if raw.kind == COPY:
+            source = raw.value
+            source_ops = self._tensor_ops(source, f"{where}, copied by {raw.call} from a tensor of "
+                                                  f"shape {tuple(source.shape)}")
+            if whole:
+                return source_ops
+            if raw.view.dim() != tensor.dim():
+                raise RecordError(f"{where}: {raw.call} copies into a part of the tensor of another rank")
+            try:
+                return [shifted(op, box, tuple(source.shape)) for op in source_ops]
+            except ValueError as error:
+                raise RecordError(f"{where}: {error}") from None
         if raw.kind == SCHEME:
             if whole or raw.scheme not in RANDOM_SCHEMES:
                 if not whole and raw.scheme in ("eye", "dirac"):
                     raise RecordError(f"{where}: the init call {raw.call} on a part of the tensor "
                                       "cannot be reproduced (only on the whole tensor)")
-                return InitOp(raw.call, SCHEME, box, raw.scheme, raw.kwargs, whole=whole)
+                return [InitOp(raw.call, SCHEME, box, raw.scheme, raw.kwargs, whole=whole)]
             try:
-                return part_op(raw.call, raw.scheme, raw.kwargs, box, tuple(raw.view.shape))
+                return [part_op(raw.call, raw.scheme, raw.kwargs, box, tuple(raw.view.shape))]
             except ValueError as error:
                 raise RecordError(f"{where}: {error}") from None
         if raw.kind == FILL:
-            return InitOp(raw.call, FILL, box, value=raw.value)
-        source = raw.value.to(dtype=tensor.dtype).expand(tuple(raw.view.shape)).contiguous()
+            return [InitOp(raw.call, FILL, box, value=raw.value)]
+        try:
+            source = raw.value.to(dtype=tensor.dtype).expand(tuple(raw.view.shape)).contiguous()
+        except RuntimeError as error:
+            raise RecordError(f"{where}: the init call {raw.call} copies a tensor of shape "
+                              f"{tuple(raw.value.shape)} into a part of shape {tuple(raw.view.shape)}: "
+                              f"{error}") from None
         data = (_numpy_view_unchecked(source) if source.dtype in _NUMPY_DTYPES else source.numpy())
-        return InitOp(raw.call, DATA, box, data=data.reshape([b - a for a, b in box]).copy())
+        return [InitOp(raw.call, DATA, box, data=data.reshape([b - a for a, b in box]).copy())]
+
+
+def shifted(op, box, part_shape):
+    """``op`` of a tensor of ``part_shape`` moved to ``box`` of a larger tensor of the same rank."""
+    moved = tuple((start + a, start + b) for (a, b), (start, _) in zip(op.box, box))
+    if op.kind == SCHEME and op.whole:
+        if op.random:
+            return part_op(op.call, op.scheme, op.kwargs, moved, part_shape)
+        if op.scheme in ("eye", "dirac"):
+            raise ValueError(f"{op.call} of a tensor copied into a part of another cannot be reproduced")
+    return dataclasses.replace(op, box=moved, whole=False)
 
 
 def _box(view, tensor):
