@@ -120,15 +120,22 @@ def _plain_value(value):
 class InitRecorder(TorchFunctionMode):
     """Record what init code writes into meta tensors (a context manager).
 
+    Enter it *inside* ``with torch.device("meta")``: a device context entered
+    inside it hides the calls made under it from every outer mode.
+
     Examples
     --------
-    >>> import torch, fastinit.torch._record as rec
-    >>> with rec.InitRecorder() as recorder:
-    ...     with torch.device("meta"):
-    ...         layer = torch.nn.Linear(4, 3)
-    ...     torch.nn.init.normal_(layer.weight, std=0.02)
-    >>> [op.scheme for op in recorder.ops_for(dict(layer.named_parameters()))["weight"]]
-    ['normal']
+    >>> import torch
+    >>> from fastinit.torch._record import InitRecorder
+    >>> with torch.device("meta"):
+    ...     with InitRecorder() as recorder:
+    ...         layer = torch.nn.Linear(4, 3)                  # kaiming_uniform_, uniform_
+    ...         _ = torch.nn.init.normal_(layer.weight, std=0.02)  # overrides kaiming_uniform_
+    >>> ops = recorder.ops_for(dict(layer.named_parameters()))
+    >>> [(op.scheme, dict(op.kwargs)) for op in ops["weight"]]
+    [('normal', {'mean': 0.0, 'std': 0.02})]
+    >>> [op.scheme for op in ops["bias"]]
+    ['uniform']
     """
 
     def __init__(self):
