@@ -335,3 +335,13 @@ def test_recorder_follows_value_copies():
     assert [(op.scheme, op.whole) for op in ops["weight"]] == [("kaiming_uniform", True)]
     with pytest.raises(RecordError, match=r"grown .*pad\(\(0, 2\).*other values"):
         recorder.ops_for({"grown": grown})
+
+
+def test_recorder_refuses_writes_through_out():
+    with torch.device("meta"):
+        with InitRecorder() as recorder:
+            weight = torch.nn.Parameter(torch.zeros(3))
+            with torch.no_grad():
+                torch.add(torch.ones(3), 1.0, out=weight)
+    with pytest.raises(RecordError, match=r"w .*add\(.*out="):
+        recorder.ops_for({"w": weight})

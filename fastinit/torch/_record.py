@@ -249,8 +249,9 @@ class InitRecorder(TorchFunctionMode):
             return target if name != "__setitem__" else None
         in_place = (name.endswith("_") and not name.startswith("__") and name not in _HARMLESS_IN_PLACE
                     ) or name in _IN_PLACE_DUNDERS
-        if in_place or any(isinstance(v, torch.Tensor) and v.is_meta for v in (kwargs.get("out"),)):
-            written = kwargs["out"] if "out" in kwargs else target
+        out = kwargs.get("out")
+        for written in ((target,) if in_place else ()) + (tuple(out) if isinstance(out, (tuple, list))
+                                                          else (out,)):
             if isinstance(written, torch.Tensor) and written.is_meta:
                 self._unmapped(written, call, "fastinit has no equivalent of this in-place operation")
         return func(*args, **kwargs)
