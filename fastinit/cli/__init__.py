@@ -4,6 +4,7 @@
 
     fastinit init he_normal 100000x1024 -o embedding.npy
     fastinit init --spec model.toml -o model.safetensors
+    fastinit init --hf-config config.json -o seed-checkpoint/
     fastinit bench --size-mib 256 --json bench.json --plot bench.png
     fastinit inspect embedding.npy --plot histogram.png
     fastinit info
@@ -68,6 +69,13 @@ say is below.
         stream = "mlp-0"                # default: the tensor's name
 
     A top level without ``tensors`` is read as the mapping of tensors itself.
+
+    ``--hf-config config.json -o DIR`` (needs torch and transformers) writes
+    the Hugging Face seed checkpoint of the config's model: every tensor as
+    the model's own init code draws it, recorded on the meta device, from
+    its named stream (:mod:`fastinit.cli.hf_command`).  The files are
+    written into a hidden ``.DIR.XXXXXXXX.fastinit-part`` directory next to
+    DIR and moved into place at the end.
 
 Errors are one line on stderr, ``fastinit: error: ...``, and never a
 traceback.  Exit status: 0 success; 2 usage errors (the command line or

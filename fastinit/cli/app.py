@@ -123,7 +123,8 @@ def scheme_epilog() -> str:
               "  fastinit init he_normal 100000x1024 -o embedding.npy",
               "  fastinit init normal 50000,4096 --param std=0.02 --dtype bfloat16 \\",
               "      -o embed.safetensors --name embed.weight",
-              "  fastinit init --spec model.toml -o model.safetensors"]
+              "  fastinit init --spec model.toml -o model.safetensors",
+              "  fastinit init --hf-config config.json -o seed-checkpoint/ --seed 1"]
     return "\n".join(lines)
 
 
@@ -155,12 +156,21 @@ def build_parser() -> ArgumentParser:
                       "(the list is below)")
     init.add_argument("shape", nargs="?", metavar="SHAPE", help="e.g. 100000x1024 or 100000,1024")
     init.add_argument("-o", "--output", required=True, metavar="FILE",
-                      help=f"output file, {EVERY_FORMAT}")
+                      help=f"output file, {EVERY_FORMAT} (with --hf-config: a directory)")
     init.add_argument("--spec", metavar="SPEC", help="JSON or TOML file listing named tensors, "
                       f"written to one {SEVERAL_TENSORS} file (instead of SCHEME SHAPE)")
+    init.add_argument("--hf-config", metavar="CONFIG", default=None,
+                      help="a transformers config.json: write the model's seed checkpoint to the "
+                           "directory -o DIR (model.safetensors, sharded above --max-shard-size, and "
+                           "config.json), every tensor drawn as the model's own init code draws it; "
+                           "needs torch and transformers")
+    init.add_argument("--max-shard-size", metavar="SIZE", default=None,
+                      help="with --hf-config: the largest shard, e.g. 5GB, 500MB, 2GiB or bytes "
+                           "(default 50GB, as save_pretrained)")
     init.add_argument("--dtype", choices=DTYPE_NAMES, default=None,
                       help="float32 (default), float16, bfloat16 or float64; with --spec, the "
-                           "default for tensors that do not give one")
+                           "default for tensors that do not give one; with --hf-config, instead of "
+                           "the config's dtype")
     init.add_argument("--seed", metavar="N", default=None,
                       help="seed in [0, 2**64) (default 0: the same command always writes the same "
                            "file; with --spec it overrides the spec's seed)")

@@ -44,6 +44,9 @@ def contiguous_blocks(shape: tuple, max_elements: int) -> Iterator[tuple]:
     file order and cover the array exactly once.
     """
     ndim = len(shape)
+    if ndim == 0:                            # a scalar: one block of one element
+        yield ()
+        return
     trailing = [1] * (ndim + 1)              # trailing[k] = prod(shape[k:])
     for axis in reversed(range(ndim)):
         trailing[axis] = trailing[axis + 1] * shape[axis]
@@ -132,7 +135,7 @@ def write_tensor(job: TensorJob, writer: ChunkWriter) -> float:
     """
     if job.size == 0:                       # an empty array: the header says it all
         return 0.0
-    if job.scheme.whole_matrix:
+    if job.whole_matrix:
         start = time.perf_counter()
         data = job.compute_whole().reshape(-1).view(np.uint8)
         generating = time.perf_counter() - start

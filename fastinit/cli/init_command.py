@@ -212,6 +212,11 @@ def printable_path(path) -> str:
 
 def command_init(args) -> int:
     """``fastinit init``: returns the exit status (0)."""
+    if getattr(args, "hf_config", None) is not None:
+        from fastinit.cli.hf_command import command_init_hf     # imports torch only when asked
+        return command_init_hf(args)
+    if getattr(args, "max_shard_size", None) is not None:
+        raise UsageError("--max-shard-size applies to --hf-config checkpoints only")
     output_path = check_output_name(args.output)
     if args.name is not None:
         check_text(args.name, "--name")

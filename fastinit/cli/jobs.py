@@ -41,6 +41,11 @@ class TensorJob:
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
 
+    @property
+    def whole_matrix(self) -> bool:
+        """Whether the writer must compute the whole array at once (:meth:`compute_whole`)."""
+        return self.scheme.whole_matrix
+
     def keywords(self) -> dict:
         keywords = dict(self.params)
         if self.scheme.random:
