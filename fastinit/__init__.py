@@ -5,11 +5,7 @@ logical array, the distribution and its parameters, the dtype): never on the
 thread count, SIMD path, chunking or call order.  See ``docs/stream.md``.
 """
 
-from ._openmp_env import passive_while_loading as _passive_while_loading
-
-with _passive_while_loading():   # libgomp reads its wait policy as it loads
-    from ._core import STREAM_VERSION
-del _passive_while_loading
+from ._core import STREAM_VERSION
 from ._config import build_info, get_num_threads, set_num_threads, show_config
 from ._config import _select_simd_from_environment
 from ._sampling import random_raw

@@ -22,15 +22,17 @@ import numpy as np
 
 import fastinit
 from fastinit._modelplan import RANDOM_SCHEMES, _derived_magnitudes, show_call
+from fastinit._registry import BY_NAME, WHOLE_MATRIX_MAX_ELEMENTS
 
 SCHEME = "scheme"     # a fastinit scheme over the box
 FILL = "fill"         # one value over the box (non-finite floats, integer tensors)
 DATA = "data"         # values given by the model code (a copy_ from a real tensor)
 
-# Schemes that need the whole matrix at once (a block of them is not computable on its own).
-WHOLE_MATRIX_SCHEMES = ("orthogonal", "sparse")
-# Largest tensor whose whole-matrix op is computed in memory, and largest data op kept.
-WHOLE_MATRIX_MAX_ELEMENTS = 1 << 24
+# Schemes that need the whole matrix (or whole columns) at once: a block of them is not
+# computable on its own.  Read from the scheme registry, as WHOLE_MATRIX_MAX_ELEMENTS.
+WHOLE_MATRIX_SCHEMES = tuple(name for name, info in BY_NAME.items()
+                             if info.whole_matrix or info.whole_columns)
+# Largest data op (a copy_ from a real tensor) kept in memory.
 DATA_MAX_BYTES = 64 << 20
 
 

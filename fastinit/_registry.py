@@ -65,6 +65,12 @@ def _sampler_std(sampler, params):
 _DERIVED_VALUE = {"uniform": (1, "bound"), "normal": (1, "std"), "trunc_normal": (3, "truncation bound")}
 
 
+
+# The schemes whose blocks cost the whole matrix or whole columns (whole_matrix /
+# whole_columns below) are computed whole, in memory, by the CLI and the seed-checkpoint
+# writer: up to this many elements.
+WHOLE_MATRIX_MAX_ELEMENTS = 1 << 24
+
 @dataclass(frozen=True)
 class SchemeInfo:
     """One scheme: its function and everything fastinit's adapters derive from it.

@@ -131,6 +131,13 @@ def run_fsdp(checks, rank, expected):
                 checks.failures.append(f"{scenario}: a seed differing between ranks was accepted")
             except ValueError as error:
                 checks.facts[f"{scenario} differing seeds"] = str(error)
+            torch.manual_seed(rank)          # patch_init's drawn seed is checked the same way
+            try:
+                with fit.patch_init(model=model):
+                    model.up.reset_parameters()
+                checks.failures.append(f"{scenario}: patch_init with seeds differing between ranks ran")
+            except ValueError as error:
+                checks.facts[f"{scenario} patch_init differing seeds"] = str(error)
         # patch_init given DTensors: torch's own reset_parameters, served by region on the
         # model's named streams, equals the same call on the unsharded model.
         unsharded = fit.init_module(meta_model(), SEED, RULES)

@@ -337,6 +337,31 @@ def test_recorder_follows_value_copies():
         recorder.ops_for({"grown": grown})
 
 
+def test_recorder_refuses_advanced_index_assignments():
+    # w[[0, 2]] = 0 writes through a copy, not a view: refused, never dropped.
+    with torch.device("meta"):
+        with InitRecorder() as recorder:
+            weight = torch.nn.Parameter(torch.empty(4, 3))
+            torch.nn.init.normal_(weight)
+            with torch.no_grad():
+                weight[[0, 2]] = 0
+    with pytest.raises(RecordError, match=r"w .*advanced index"):
+        recorder.ops_for({"w": weight})
+
+
+def test_recorder_copies_hold_the_values_of_their_time():
+    with torch.device("meta"):
+        with InitRecorder() as recorder:
+            a = torch.zeros(4)
+            b = a.clone()                  # zeros: a's later normal_ is not b's
+            torch.nn.init.normal_(a)
+            c = a.clone()                  # random values of a tensor that is written too
+    ops = recorder.ops_for({"a": a, "b": b})
+    assert [op.scheme for op in ops["b"]] == ["constant"] and [op.scheme for op in ops["a"]] == ["normal"]
+    with pytest.raises(RecordError, match=r"c .*random values of another tensor"):
+        recorder.ops_for({"a": a, "c": c})
+
+
 def test_recorder_refuses_writes_through_out():
     with torch.device("meta"):
         with InitRecorder() as recorder:

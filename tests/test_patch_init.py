@@ -350,3 +350,21 @@ def test_bad_arguments(kwargs, error):
     with pytest.raises(error):
         patch_init(**kwargs)
     _assert_restored()
+
+
+def test_an_active_function_mode_sees_the_calls():
+    """A TorchFunctionMode (a tracer, a recorder) must see the init calls: they go to torch."""
+    seen = []
+
+    class Recording(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            seen.append(getattr(func, "__name__", ""))
+            return func(*args, **(kwargs or {}))
+
+    x = torch.empty(64)
+    with patch_init(0), Recording():
+        x.normal_()
+    assert "normal_" in seen
+    with patch_init(0), torch.device("cpu"):          # a device context is not such a mode
+        y = torch.empty(64).normal_()
+    assert np.array_equal(y.numpy(), fi.normal((64,), seed=0, stream=_stream(0, 0)))

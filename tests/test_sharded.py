@@ -253,6 +253,9 @@ def test_refusals_name_the_problem(ranks):
     for size in (2, 3):
         assert facts[f"fsdp{size} differing seeds"].startswith(
             f"normal_: the seed drawn from torch's generator differs between the ranks of device mesh ({size},)")
+        assert facts[f"fsdp{size} patch_init differing seeds"].startswith(
+            "patch_init (kaiming_uniform_): the seed drawn from torch's generator differs between the "
+            f"ranks of device mesh ({size},)")
         assert facts[f"fsdp{size} partial"].startswith("uniform_: placement P(sum) on mesh dimension 0")
         assert facts[f"fsdp{size} device"].startswith(
             "init_module: emb.weight is a DTensor on a 'cpu' device mesh; its shard cannot be "

@@ -19,14 +19,9 @@ from typing import Callable, Optional
 import numpy as np
 
 import fastinit as fi
-from fastinit._registry import BY_NAME, RESERVED_ARGUMENTS, SchemeInfo
+from fastinit._registry import BY_NAME, RESERVED_ARGUMENTS, WHOLE_MATRIX_MAX_ELEMENTS, SchemeInfo
 from fastinit._validate import as_dtype
 from fastinit.cli.errors import UsageError
-
-# The schemes whose blocks cost the whole matrix or whole columns (orthogonal, sparse:
-# the registry's whole_matrix / whole_columns) are computed whole, in memory, up to this
-# many elements.
-WHOLE_MATRIX_MAX_ELEMENTS = 1 << 24
 
 DTYPE_NAMES = ("float32", "float16", "bfloat16", "float64")
 

@@ -30,6 +30,8 @@ import threading
 
 import torch
 from torch import nn
+from torch.overrides import _get_current_function_mode_stack
+from torch.utils._device import DeviceContext
 
 import fastinit
 from fastinit._modelplan import tensor_stream
@@ -37,7 +39,7 @@ from fastinit._validate import as_seed, stream_id
 from fastinit.torch._bridge import _FILLABLE_DTYPES, _draw_seed, _is_wrapper_subclass, _scalar
 from fastinit.torch import _dropins
 from fastinit.torch._module import _collect_targets
-from fastinit.torch._sharded import is_dtensor
+from fastinit.torch._sharded import check_same_seed, is_dtensor
 
 __all__ = ["patch_init"]
 
@@ -63,14 +65,25 @@ def _current():
     return _SESSIONS[-1] if _SESSIONS else None
 
 
+def _function_mode_active():
+    """A ``TorchFunctionMode`` other than ``with torch.device(...)`` is active (a tracer, a
+    recorder, a user's mode): it must see the call, which a fill through NumPy would hide."""
+    if not torch._C._is_torch_function_mode_enabled():
+        return False
+    return any(not isinstance(mode, DeviceContext) for mode in _get_current_function_mode_stack())
+
+
 def _servable(tensor):
     """Whether fastinit can fill ``tensor`` in place exactly as torch's in-place op would.
 
     Everything else (GPU, meta, integer, sparse, subclasses, overlapping
-    memory, a tensor autograd must see) goes to torch unchanged.  A DTensor
+    memory, a tensor autograd must see, a call that an active
+    ``TorchFunctionMode`` must see) goes to torch unchanged.  A DTensor
     is served when its local shard is: the drop-in fills the shard as its
     region of the global tensor (fastinit/torch/_sharded.py).
     """
+    if _function_mode_active():
+        return False
     if is_dtensor(tensor):
         # Decided from what every rank sees alike (global shape, dtype, mesh device), never
         # from the local shard, so that all ranks serve the same calls in the same order.
@@ -116,8 +129,11 @@ def _extent(tensor):
 class _Session:
     """One entry of ``patch_init``: a seed, a call counter and the model's tensors."""
 
-    def __init__(self, seed, model):
+    def __init__(self, seed, model, drawn=False):
         self.seed = seed
+        # A seed drawn from torch's generator may differ between ranks: checked once per
+        # device mesh before a DTensor's shard is filled with it (every rank fills alike).
+        self.drawn, self.checked_meshes = drawn, set()
         # Unowned tensors: the k-th fill takes this generator's k-th stream.
         self.generator = fastinit.default_rng(seed).child("patch_init")
         self.exact = {}         # (data_ptr, shape, strides, dtype) -> qualified name
@@ -163,6 +179,9 @@ class _Session:
             return drop_in(tensor, *args, **kwargs)
         kwargs = {key: value for key, value in kwargs.items() if key != "generator"}
         args = _without_generator(drop_in, args)
+        if self.drawn and is_dtensor(tensor) and id(tensor.device_mesh) not in self.checked_meshes:
+            check_same_seed(self.seed, [tensor], f"patch_init ({drop_in.__name__})")
+            self.checked_meshes.add(id(tensor.device_mesh))
         stream = self.stream_of(tensor)
         if stream is not None:
             return drop_in(tensor, *args, **kwargs, seed=self.seed, stream=stream)
@@ -354,9 +373,13 @@ class patch_init(contextlib.ContextDecorator):
     A context manager (or a decorator): inside it, the random initializers
     of ``torch.nn.init``, the in-place ``Tensor.normal_`` and
     ``Tensor.uniform_``, transformers' captured copies of torch's functions
-    (``transformers.initialization``) and timm's ``trunc_normal_`` /
-    ``trunc_normal_tf_`` / ``lecun_normal_`` fill CPU floating tensors with
-    fastinit, through the same code as the :mod:`fastinit.torch` drop-ins.
+    (``transformers.initialization``) and timm's ``trunc_normal_`` and
+    ``trunc_normal_tf_`` (and so timm's ``lecun_normal_`` and
+    ``variance_scaling_``, which call ``trunc_normal_tf_``) fill CPU floating
+    tensors with fastinit, through the same code as the
+    :mod:`fastinit.torch` drop-ins.  While a ``TorchFunctionMode`` other
+    than ``with torch.device(...)`` is active (a tracer, a recorder), calls
+    go to torch, so that the mode sees them.
     Every distribution is the one the call asks for; the values are
     fastinit's, not torch's::
 
@@ -468,7 +491,7 @@ class patch_init(contextlib.ContextDecorator):
     def __enter__(self):
         global _INSTALLED
         seed = self._seed if self._seed is not None else _draw_seed(None)
-        session = _Session(seed, self._model)
+        session = _Session(seed, self._model, drawn=self._seed is None)
         with _LOCK:
             if _INSTALLED is None:
                 installation = _Installation()

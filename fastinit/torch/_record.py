@@ -96,6 +96,7 @@ class _Raw:
     kwargs: dict | None = None
     value: Any = None          # FILL: the value; DATA: the source tensor
     reason: str = ""           # "unmapped": why
+    count: int | None = None   # COPY: how many writes to the source came before the copy
 
 
 def _storage_key(tensor):
@@ -142,6 +143,7 @@ class InitRecorder(TorchFunctionMode):
         super().__init__()
         self.raw: dict = {}              # storage key -> [_Raw] in call order
         self._patches: list = []
+        self._named_keys: set = set()    # storages of the tensors ops_for is resolving
 
     # -- entering and leaving: the hooks for init functions torch does not dispatch --------
     def __enter__(self):
@@ -238,6 +240,11 @@ class InitRecorder(TorchFunctionMode):
                 return target
             if name == "__setitem__":
                 view = target[args[1]]          # this mode is off inside its own handler
+                if _storage_key(view) != _storage_key(target):
+                    # A list, tensor or mask index gives a copy, not a view: where the
+                    # assignment writes is not a box of the tensor.
+                    raise RecordError("an assignment through an advanced index (a list, tensor or "
+                                      "mask) cannot be reproduced; only integer and slice indices")
                 value = args[2]
                 if isinstance(value, torch.Tensor) and value.dim() > 0:
                     self._copy(view, call, value)
@@ -280,7 +287,9 @@ class InitRecorder(TorchFunctionMode):
         if result.shape != source.shape or (name == "pad" and any(padding)):
             self._unmapped(result, call, "the result holds other values than its input")
         else:
-            self._record(result, call, COPY, value=source)
+            # The copy holds the values ``source`` has now: the calls recorded on it so far.
+            self._record(result, call, COPY, value=source,
+                         count=len(self.raw.get(_storage_key(source), [])))
 
     def _init_call(self, func, tensor, arguments):
         name = func.__name__
@@ -367,6 +376,9 @@ class InitRecorder(TorchFunctionMode):
             (both naming the tensor and the call or the element).
         """
         result = {}
+        # A copy of random values is reproducible only when its source is not written too.
+        self._named_keys = {_storage_key(tensor) for tensor in tensors.values()
+                            if isinstance(tensor, torch.Tensor) and tensor.is_meta}
         for name, tensor in tensors.items():
             if not isinstance(tensor, torch.Tensor) or not tensor.is_meta:
                 raise RecordError(f"{name}: not a meta tensor; the recorder sees only meta tensors")
@@ -378,11 +390,12 @@ class InitRecorder(TorchFunctionMode):
             result[name] = ops
         return result
 
-    def _tensor_ops(self, tensor, where):
-        """The ops that give ``tensor`` its values, checked to cover it."""
+    def _tensor_ops(self, tensor, where, count=None):
+        """The ops that give ``tensor`` its values (its first ``count`` recorded writes, all by
+        default), checked to cover it."""
         shape = tuple(tensor.shape)
         ops = []
-        for raw in self.raw.get(_storage_key(tensor), []):
+        for raw in self.raw.get(_storage_key(tensor), [])[:count]:
             ops.extend(self._resolve(raw, tensor, where))
         ops = drop_overwritten(ops)
         missing = uncovered_element(shape, ops)
@@ -406,7 +419,14 @@ class InitRecorder(TorchFunctionMode):
         if raw.kind == COPY:
             source = raw.value
             source_ops = self._tensor_ops(source, f"{where}, copied by {raw.call} from a tensor of "
-                                                  f"shape {tuple(source.shape)}")
+                                                  f"shape {tuple(source.shape)}", raw.count)
+            if (_storage_key(source) in self._named_keys and
+                    any(op.kind == SCHEME and op.scheme in RANDOM_SCHEMES for op in source_ops)):
+                # Each tensor is drawn from its own named stream: a copy of another written
+                # tensor's random values would get other values than it (constants copy exactly).
+                raise RecordError(f"{where}: {raw.call} copies the random values of another tensor "
+                                  "that is written too, which fastinit cannot reproduce (each tensor "
+                                  "has its own stream)")
             if whole:
                 return source_ops
             if raw.view.dim() != tensor.dim():
