@@ -19,6 +19,9 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import shutil
+import sys
+from pathlib import Path
 
 import ml_dtypes
 import numpy as np
@@ -159,3 +162,12 @@ def param_with(name: str, build, id: str, nargs: int = 1):
         return pytest.param(*[None] * nargs, id=id, marks=pytest.mark.skip(reason=missing_reason(name)))
     values = build(module) if nargs > 1 else (build(module),)
     return pytest.param(*values, id=id)
+
+
+def fastinit_command() -> list:
+    """The installed console script (the one beside this interpreter first)."""
+    beside = Path(sys.executable).with_name("fastinit")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("fastinit")
+    return [found] if found else [sys.executable, "-m", "fastinit"]
