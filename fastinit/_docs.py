@@ -11,12 +11,16 @@ sampler a scheme draws with, say).
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["PARTS", "fill_doc", "render"]
 
 #: part name -> text; the text carries its own indentation (numpydoc sections).
 #: Parts are written out in this order, so a part may name the parts after it.
 PARTS = {
     "weight_gain_params": """\
+    Parameters
+    ----------
 {weight_shape_param}
     gain : float, optional
         Finite, ``>= 0``; see :func:`calculate_gain`.""",
@@ -95,11 +99,22 @@ PARTS = {
 
 
 def render(text, parts, **values):
-    """``text`` with each ``{name}`` of ``parts``, then of ``values``, written out."""
+    """``text`` with each ``{name}`` of ``parts``, then of ``values``, written out.
+
+    Raises
+    ------
+    ValueError
+        When a part that ``text`` uses names a value that was not given (the
+        docstring would show ``{sampler}``, say).
+    """
     for name, part in parts.items():
         text = text.replace("{" + name + "}", part)
     for name, value in values.items():
         text = text.replace("{" + name + "}", value)
+    wanted = {name for part in parts.values() for name in re.findall(r"\{([a-z_]+)\}", part)}
+    missing = sorted(name for name in wanted - set(parts) if "{" + name + "}" in text)
+    if missing:
+        raise ValueError(f"a docstring's parts name the values {missing}, which were not given")
     return text
 
 

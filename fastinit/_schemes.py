@@ -243,8 +243,6 @@ def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dty
     and doubles the variance.  Glorot & Bengio (2010, eq. 16) and torch use
     the sum of the fans, as here.
 
-    Parameters
-    ----------
 {weight_gain_params}
     in_axis, out_axis : int, optional
         Fan layout, as in :func:`compute_fans` (PyTorch's by default).
@@ -281,8 +279,6 @@ def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtyp
     ``variance_scaling(shape, 1.0, "fan_avg", "truncated_normal", ...)``.
     The bound note of :func:`xavier_uniform` applies to the variance here too.
 
-    Parameters
-    ----------
 {weight_gain_params}
 {fan_layout_param}
 {glorot_sections}

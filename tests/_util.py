@@ -20,6 +20,7 @@ import functools
 import importlib
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -171,3 +172,17 @@ def fastinit_command() -> list:
         return [str(beside)]
     found = shutil.which("fastinit")
     return [found] if found else [sys.executable, "-m", "fastinit"]
+
+
+def communicate_all(processes, timeout, what="the ranks"):
+    """Each process's output, in order; if one outlives ``timeout`` seconds, all are
+    killed and the test fails."""
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=timeout)[0])
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            process.kill()
+        pytest.fail(f"{what} did not finish within {timeout} s")
+    return outputs
