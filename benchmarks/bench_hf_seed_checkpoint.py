@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from _machine import cpu_name  # benchmarks/_machine.py, beside this script
 
 
 def rss_anon_bytes() -> int:
@@ -55,17 +56,6 @@ class PeakSampler(threading.Thread):
         self.join()
         self.peak = max(self.peak, rss_anon_bytes())
         return self.peak
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

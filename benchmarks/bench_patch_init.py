@@ -35,7 +35,6 @@ import argparse
 import gc
 import importlib
 import json
-import platform
 import statistics
 import time
 
@@ -43,6 +42,7 @@ import torch
 
 import fastinit
 import fastinit.torch as fit
+from _machine import cpu_name  # benchmarks/_machine.py, beside this script
 
 patch_init = fit.patch_init
 
@@ -75,17 +75,6 @@ def vit_builder(quick):
 
 
 BUILDERS = {"llama": llama_builder, "vit": vit_builder}
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def run(model, repeat, quick, seed):

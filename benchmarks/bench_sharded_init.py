@@ -31,21 +31,20 @@ import argparse
 import gc
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from _spawn import spawn  # noqa: E402  (examples/_spawn.py)
 from bench_init_module import DecoderSkeleton  # noqa: E402
 
 import fastinit as fi  # noqa: E402
@@ -62,40 +61,29 @@ def sharded_model(config, mesh):
     return fully_shard(model, mesh=mesh)
 
 
-def run(rank, world_size, port, config, threads, repeat, out):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world_size, timeout=timedelta(seconds=600))
-    try:
-        torch.set_num_threads(threads)
-        fi.set_num_threads(threads)
-        mesh = init_device_mesh("cpu", (world_size,))
-        fit.init_module(sharded_model(dict(config, layers=1, vocab=1024), mesh), seed=0)  # warm-up
-        times, cpu = [], []
-        for _ in range(repeat):
-            model = sharded_model(config, mesh)
-            local = sum(p.to_local().numel() for p in model.parameters())
-            gc.collect()
-            dist.barrier()
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fit.init_module(model, seed=0)
-            times.append(time.perf_counter() - start)
-            cpu.append(time.process_time() - start_cpu)
-            dist.barrier()
-            del model
-            gc.collect()
-        everyone = [None] * world_size
-        dist.all_gather_object(everyone, {"rank": rank, "times": times, "cpu": cpu,
-                                         "local_parameters": local})
-        if rank == 0:
-            Path(out).write_text(json.dumps(everyone))
-    finally:
-        dist.destroy_process_group()
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def run(rank, world_size, config, threads, repeat, out):
+    torch.set_num_threads(threads)
+    fi.set_num_threads(threads)
+    mesh = init_device_mesh("cpu", (world_size,))
+    fit.init_module(sharded_model(dict(config, layers=1, vocab=1024), mesh), seed=0)  # warm-up
+    times, cpu = [], []
+    for _ in range(repeat):
+        model = sharded_model(config, mesh)
+        local = sum(p.to_local().numel() for p in model.parameters())
+        gc.collect()
+        dist.barrier()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fit.init_module(model, seed=0)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+        dist.barrier()
+        del model
+        gc.collect()
+    everyone = [None] * world_size
+    dist.all_gather_object(everyone, {"rank": rank, "times": times, "cpu": cpu,
+                                     "local_parameters": local})
+    if rank == 0:
+        Path(out).write_text(json.dumps(everyone))
 
 
 def main(argv=None):
@@ -109,7 +97,6 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", help="also write the raw timings here")
     args = parser.parse_args(argv)
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     config = dict(vocab=args.vocab, width=args.width, hidden=args.hidden, layers=args.layers)
     with torch.device("meta"):
         parameters = sum(p.numel() for p in DecoderSkeleton(**config).parameters())
@@ -120,8 +107,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         for world_size in args.world_sizes:
             out = Path(scratch, f"{world_size}.json")
-            mp.spawn(run, args=(world_size, free_port(), config, args.threads, args.repeat, str(out)),
-                     nprocs=world_size, join=True)
+            spawn(run, world_size, config, args.threads, args.repeat, str(out), timeout_s=600)
             results[world_size] = json.loads(out.read_text())
             slowest = [max(rank["times"][k] for rank in results[world_size]) for k in range(args.repeat)]
             print(f"  {world_size} rank(s): slowest rank per repeat " + ", ".join(f"{t:.2f} s" for t in slowest))

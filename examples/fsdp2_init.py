@@ -23,19 +23,16 @@ whether fastinit's gathered model equals single-process ``init_module``::
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import warnings
-from datetime import timedelta
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 import fastinit.torch as fit
+from _spawn import spawn  # examples/_spawn.py, beside this script
 
 SEED = 0
 
@@ -64,46 +61,34 @@ def torch_init(world_size):
     return model
 
 
-def run(rank, world_size, port):
+def run(rank, world_size):
     # torch warns that its DTensor random ops are incomplete on CPU meshes: the point shown here.
     warnings.filterwarnings("ignore", message="DTensor random operators")
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world_size, timeout=timedelta(seconds=120))
-    try:
-        with torch.no_grad():
-            by_torch = torch_init(world_size)[0].weight.full_tensor()
-            model = fit.init_module(sharded_mlp(world_size), seed=SEED)
-            gathered = {name: tensor.full_tensor() for name, tensor in model.state_dict().items()}
-        if rank == 0:
-            single = fit.init_module(meta_mlp(), seed=SEED).state_dict()
-            same = all(torch.equal(gathered[name].view(torch.int32), single[name].view(torch.int32))
-                       for name in single)
-            shard_rows = model[0].weight.to_local().shape[0]
-            print(f"world size {world_size}: torch sum {float(by_torch.double().sum()):+.6f}   "
-                  f"fastinit sum {float(gathered['0.weight'].double().sum()):+.6f}   "
-                  f"(rank 0 holds {shard_rows} of 1000 rows; gathered == single process: {same})",
-                  flush=True)
-            if not same:
-                raise SystemExit("fastinit's gathered model differs from the single-process one")
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with torch.no_grad():
+        by_torch = torch_init(world_size)[0].weight.full_tensor()
+        model = fit.init_module(sharded_mlp(world_size), seed=SEED)
+        gathered = {name: tensor.full_tensor() for name, tensor in model.state_dict().items()}
+    if rank == 0:
+        single = fit.init_module(meta_mlp(), seed=SEED).state_dict()
+        same = all(torch.equal(gathered[name].view(torch.int32), single[name].view(torch.int32))
+                   for name in single)
+        shard_rows = model[0].weight.to_local().shape[0]
+        print(f"world size {world_size}: torch sum {float(by_torch.double().sum()):+.6f}   "
+              f"fastinit sum {float(gathered['0.weight'].double().sum()):+.6f}   "
+              f"(rank 0 holds {shard_rows} of 1000 rows; gathered == single process: {same})",
+              flush=True)
+        if not same:
+            raise SystemExit("fastinit's gathered model differs from the single-process one")
+    dist.barrier()
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world-sizes", type=int, nargs="+", default=[1, 2, 3])
     args = parser.parse_args(argv)
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     print("sum (float64) of the gathered first-layer weight (512 -> 1000), seed 0")
     for world_size in args.world_sizes:
-        mp.spawn(run, args=(world_size, free_port()), nprocs=world_size, join=True)
+        spawn(run, world_size)
 
 
 if __name__ == "__main__":

@@ -21,17 +21,14 @@ and checks, on every rank, that they equal the single-process result.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-from datetime import timedelta
 
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 import fastinit as fi
 from fastinit.torch import numpy_view
+from _spawn import spawn  # examples/_spawn.py, beside this script
 
 SEED = 2024
 
@@ -83,32 +80,21 @@ def gather(shard, dim, shape, world_size):
     return torch.cat(pieces, dim)
 
 
-def run(rank, world_size, port, shape, threads):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world_size, timeout=timedelta(seconds=120))
-    try:
-        fi.set_num_threads(threads)
-        rows = gather(init_row_shard(shape, rank, world_size), 0, shape, world_size)
-        columns = gather(init_column_shard(shape, rank, world_size), 1, shape, world_size)
-        whole_rows = fi.kaiming_normal(shape, nonlinearity="relu", seed=SEED, stream="mlp.up.weight")
-        whole_columns = fi.xavier_uniform(shape, seed=SEED, stream="mlp.down.weight")
-        same_rows = np.array_equal(rows.numpy().view(np.uint32), whole_rows.view(np.uint32))
-        same_columns = np.array_equal(columns.numpy().view(np.uint32), whole_columns.view(np.uint32))
-        if rank == 0:
-            print(f"{world_size} ranks, global shape {shape}")
-            print(f"  row shards (kaiming_normal)    gathered == single process: {same_rows}")
-            print(f"  column shards (xavier_uniform) gathered == single process: {same_columns}")
-        if not (same_rows and same_columns):
-            raise SystemExit(f"rank {rank}: gathered shards differ from the single-process result")
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def run(rank, world_size, shape, threads):
+    fi.set_num_threads(threads)
+    rows = gather(init_row_shard(shape, rank, world_size), 0, shape, world_size)
+    columns = gather(init_column_shard(shape, rank, world_size), 1, shape, world_size)
+    whole_rows = fi.kaiming_normal(shape, nonlinearity="relu", seed=SEED, stream="mlp.up.weight")
+    whole_columns = fi.xavier_uniform(shape, seed=SEED, stream="mlp.down.weight")
+    same_rows = np.array_equal(rows.numpy().view(np.uint32), whole_rows.view(np.uint32))
+    same_columns = np.array_equal(columns.numpy().view(np.uint32), whole_columns.view(np.uint32))
+    if rank == 0:
+        print(f"{world_size} ranks, global shape {shape}")
+        print(f"  row shards (kaiming_normal)    gathered == single process: {same_rows}")
+        print(f"  column shards (xavier_uniform) gathered == single process: {same_columns}")
+    if not (same_rows and same_columns):
+        raise SystemExit(f"rank {rank}: gathered shards differ from the single-process result")
+    dist.barrier()
 
 
 def main(argv=None):
@@ -118,9 +104,7 @@ def main(argv=None):
     parser.add_argument("--cols", type=int, default=1024)
     parser.add_argument("--threads", type=int, default=1, help="fastinit threads per rank")
     args = parser.parse_args(argv)
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    mp.spawn(run, args=(args.world_size, free_port(), (args.rows, args.cols), args.threads),
-             nprocs=args.world_size, join=True)
+    spawn(run, args.world_size, (args.rows, args.cols), args.threads)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._docs import fill_doc
 from ._fans import DEFAULT_NEGATIVE_SLOPE, _gain
 from ._validate import as_choice
 from ._schemes import (
@@ -84,6 +85,7 @@ class Scheme:
         return dict(self.arguments)
 
 
+@fill_doc
 def scheme_for(activation, param=None):
     r"""The initialization scheme for a layer followed by ``activation``.
 
@@ -138,10 +140,7 @@ def scheme_for(activation, param=None):
         If ``activation`` is unknown (the message lists the known ones) or
         the slope is not finite.
 
-    References
-    ----------
-    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
-       deep feedforward neural networks", AISTATS 2010.
+{glorot_reference}
     .. [2] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
        surpassing human-level performance on ImageNet classification", ICCV 2015.
     .. [3] Y. LeCun, L. Bottou, G. B. Orr and K.-R. Müller, "Efficient
@@ -187,6 +186,7 @@ def _activation_name(activation):
     return name
 
 
+@fill_doc(sampler="uniform")
 def init_for(activation, shape=None, *, distribution="normal", param=None, out=None, dtype=None,
              seed=None, stream=0, region=None, in_axis=1, out_axis=0):
     r"""Initialize a weight array for the activation that follows its layer.
@@ -205,22 +205,15 @@ def init_for(activation, shape=None, *, distribution="normal", param=None, out=N
     ----------
     activation : str or None
         As in :func:`scheme_for`.
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
+{weight_shape_param}
     distribution : {"normal", "uniform"}, optional
         Which of the scheme's two functions to use.
     param : float, optional
         Negative slope of ``leaky_relu``.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
-    in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
+{scheme_fill_params}
+{fan_layout_param}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
+{array_returns}
 
     Raises
     ------

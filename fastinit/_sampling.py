@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from ._docs import fill_doc
 from ._distributions import DISTRIBUTIONS, sampler
 from ._validate import U64_LIMIT, as_count, as_seed, as_stream, as_target, kind_of
 
@@ -96,6 +97,7 @@ def random_raw(n, *, seed, stream=0, start=0):
 
 
 @sampler
+@fill_doc
 def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, stream=0,
             region=None):
     r"""Fill an array with samples from :math:`\mathcal{U}(\text{low}, \text{high})`.
@@ -110,8 +112,7 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Shape of the logical array.  Optional when ``out`` is given.
+{shape_param}
     low, high : float
         Finite bounds with ``low <= high``.
     out : numpy.ndarray, optional
@@ -156,6 +157,7 @@ def uniform(shape=None, low=0.0, high=1.0, *, out=None, dtype=None, seed=None, s
 
 
 @sampler
+@fill_doc
 def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, stream=0,
            region=None):
     r"""Fill an array with samples from :math:`\mathcal{N}(\text{mean}, \text{std}^2)`.
@@ -169,24 +171,12 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, st
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Shape of the logical array.  Optional when ``out`` is given.
+{shape_param}
     mean : float
         Finite mean.
     std : float
         Finite standard deviation, ``>= 0``.
-    out, dtype, seed, stream, region
-        As in :func:`uniform`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError
-        Unsupported dtype, non-integer seed or stream, non-real parameters.
+{sampler_sections}
     ValueError
         Negative or non-finite std, non-finite mean, parameters outside the
         dtype's range, read-only or mismatched ``out``, bad region.
@@ -202,6 +192,7 @@ def normal(shape=None, mean=0.0, std=1.0, *, out=None, dtype=None, seed=None, st
 
 
 @sampler
+@fill_doc
 def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtype=None, seed=None,
                  stream=0, region=None):
     r"""Fill an array from a normal distribution truncated to :math:`[a, b]`.
@@ -216,8 +207,7 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Shape of the logical array.  Optional when ``out`` is given.
+{shape_param}
     mean : float
         Mean of the untruncated normal.
     std : float
@@ -225,18 +215,7 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
     a, b : float
         Bounds, ``a <= b``.  The interval must hold probability mass of at
         least 1e-30 (lie within about 11.3 std of the mean).
-    out, dtype, seed, stream, region
-        As in :func:`uniform`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError
-        Unsupported dtype, non-integer seed or stream, non-real parameters.
+{sampler_sections}
     ValueError
         Non-finite parameters, ``std <= 0``, ``a > b``, an interval too far in
         a tail, parameters outside the dtype's range, bad ``out`` or region.
@@ -264,22 +243,19 @@ def trunc_normal(shape=None, mean=0.0, std=1.0, a=-2.0, b=2.0, *, out=None, dtyp
 
 
 @sampler
+@fill_doc
 def constant(shape=None, value=0.0, *, out=None, dtype=None, region=None):
     """Fill an array with ``value``, in parallel.
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Shape of the logical array.  Optional when ``out`` is given.
+{shape_param}
     value : float
         Finite value; rounded once (to nearest even) to the output dtype.
     out, dtype, region
         As in :func:`uniform`.
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
+{array_returns}
 
     Raises
     ------

@@ -26,6 +26,7 @@ import functools
 import math
 
 from ._draw import fill_derived
+from ._docs import fill_doc
 from ._fans import _fans_of, _gain, _warn_if_empty
 from ._validate import as_choice, as_logical_target, as_real, as_seed, as_stream
 
@@ -45,6 +46,7 @@ _KAIMING_MODES = ("fan_in", "fan_out")   # torch's kaiming_* accept only these
 _STD_OF_STANDARD_NORMAL_TRUNCATED_AT_2 = 0.87962566103423978
 
 
+@fill_doc
 def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
                      in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0, region=None):
     r"""Fill an array with zero-mean values of variance ``scale / n``.
@@ -77,9 +79,7 @@ def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncat
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
+{weight_shape_param}
     scale : float, optional
         Variance multiplier, finite and ``> 0``.
     mode : {"fan_in", "fan_out", "fan_avg", "fan_geo_avg"}, optional
@@ -93,10 +93,7 @@ def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncat
         from the full ``shape``: the block equals ``variance_scaling(shape,
         ...)[region]`` bit for bit.
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.  A zero-element array is
+{array_returns}  A zero-element array is
         returned as is, with a warning (as torch does).
 
     Raises
@@ -113,10 +110,7 @@ def variance_scaling(shape=None, scale=1.0, mode="fan_in", distribution="truncat
     --------
     xavier_uniform, kaiming_normal, lecun_normal : named specializations.
 
-    References
-    ----------
-    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
-       deep feedforward neural networks", AISTATS 2010.
+{glorot_reference}
     .. [2] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
        surpassing human-level performance on ImageNet classification", ICCV 2015.
 
@@ -227,6 +221,7 @@ def _lecun_normal_rule():
     return _scaled(1.0, "fan_in", "truncated_normal")
 
 
+@fill_doc(sampler="uniform")
 def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None,
                    stream=0, region=None):
     r"""Xavier (Glorot) uniform initialization, as ``torch.nn.init.xavier_uniform_``.
@@ -248,34 +243,10 @@ def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dty
     and doubles the variance.  Glorot & Bengio (2010, eq. 16) and torch use
     the sum of the fans, as here.
 
-    Parameters
-    ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
-    gain : float, optional
-        Finite, ``>= 0``; see :func:`calculate_gain`.
+{weight_gain_params}
     in_axis, out_axis : int, optional
         Fan layout, as in :func:`compute_fans` (PyTorch's by default).
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError
-        Non-real ``gain``, and as :func:`variance_scaling`.
-    ValueError
-        Negative or non-finite ``gain``, and as :func:`variance_scaling`.
-
-    References
-    ----------
-    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
-       deep feedforward neural networks", AISTATS 2010.
+{glorot_sections}
 
     Examples
     --------
@@ -289,6 +260,7 @@ def xavier_uniform(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dty
                        out=out, dtype=dtype, seed=seed, stream=stream, region=region)
 
 
+@fill_doc(sampler="normal")
 def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None,
                   stream=0, region=None):
     r"""Xavier (Glorot) normal initialization, as ``torch.nn.init.xavier_normal_``.
@@ -307,34 +279,9 @@ def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtyp
     ``variance_scaling(shape, 1.0, "fan_avg", "truncated_normal", ...)``.
     The bound note of :func:`xavier_uniform` applies to the variance here too.
 
-    Parameters
-    ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
-    gain : float, optional
-        Finite, ``>= 0``; see :func:`calculate_gain`.
-    in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.normal`; fans come from the full ``shape``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError
-        Non-real ``gain``, and as :func:`variance_scaling`.
-    ValueError
-        Negative or non-finite ``gain``, and as :func:`variance_scaling`.
-
-    References
-    ----------
-    .. [1] X. Glorot and Y. Bengio, "Understanding the difficulty of training
-       deep feedforward neural networks", AISTATS 2010.
+{weight_gain_params}
+{fan_layout_param}
+{glorot_sections}
 
     Examples
     --------
@@ -347,6 +294,7 @@ def xavier_normal(shape=None, gain=1.0, *, in_axis=1, out_axis=0, out=None, dtyp
                        out=out, dtype=dtype, seed=seed, stream=stream, region=region)
 
 
+@fill_doc(sampler="uniform")
 def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
                     out_axis=0, out=None, dtype=None, seed=None, stream=0, region=None):
     r"""Kaiming (He) uniform initialization, as ``torch.nn.init.kaiming_uniform_``.
@@ -366,9 +314,7 @@ def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
+{weight_shape_param}
     a : float, optional
         Negative slope of the rectifier after this layer (only used with
         ``nonlinearity="leaky_relu"``; the default 0 gives the relu gain).
@@ -378,15 +324,10 @@ def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *
     nonlinearity : str, optional
         A name :func:`calculate_gain` knows; meant for ``"relu"`` or
         ``"leaky_relu"`` (default).
-    in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
+{fan_layout_param}
+{scheme_fill_params}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.  A zero-element array is
+{array_returns}  A zero-element array is
         returned as is, with a warning (as torch does).
 
     Raises
@@ -398,10 +339,7 @@ def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *
         Unknown ``mode`` or ``nonlinearity``, non-finite ``a``, and as
         :func:`variance_scaling`.
 
-    References
-    ----------
-    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
-       surpassing human-level performance on ImageNet classification", ICCV 2015.
+{he_reference}
 
     Examples
     --------
@@ -415,6 +353,7 @@ def kaiming_uniform(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *
                        region=region)
 
 
+@fill_doc(sampler="normal", raises_as="kaiming_uniform")
 def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *, in_axis=1,
                    out_axis=0, out=None, dtype=None, seed=None, stream=0, region=None):
     r"""Kaiming (He) normal initialization, as ``torch.nn.init.kaiming_normal_``.
@@ -435,9 +374,7 @@ def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *,
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
+{weight_shape_param}
     a : float, optional
         Negative slope of the rectifier after this layer (only used with
         ``nonlinearity="leaky_relu"``).
@@ -445,25 +382,9 @@ def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *,
         As in :func:`kaiming_uniform`.
     nonlinearity : str, optional
         A name :func:`calculate_gain` knows.
-    in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.normal`; fans come from the full ``shape``.
+{fan_scheme_sections}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`kaiming_uniform`.
-
-    References
-    ----------
-    .. [1] K. He, X. Zhang, S. Ren and J. Sun, "Delving deep into rectifiers:
-       surpassing human-level performance on ImageNet classification", ICCV 2015.
+{he_reference}
 
     Examples
     --------
@@ -477,6 +398,7 @@ def kaiming_normal(shape=None, a=0, mode="fan_in", nonlinearity="leaky_relu", *,
                        region=region)
 
 
+@fill_doc(sampler="uniform")
 def lecun_uniform(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0,
                   region=None):
     r"""LeCun uniform initialization, as ``jax.nn.initializers.lecun_uniform``.
@@ -492,29 +414,20 @@ def lecun_uniform(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, se
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
+{weight_shape_param}
     in_axis, out_axis : int, optional
         Fan layout, as in :func:`compute_fans` (PyTorch's by default; JAX and
         Keras use ``in_axis=-2, out_axis=-1``).
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.uniform`; fans come from the full ``shape``.
+{scheme_fill_params}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
+{array_returns}
 
     Raises
     ------
     TypeError, ValueError
         As :func:`variance_scaling`.
 
-    References
-    ----------
-    .. [1] Y. LeCun, L. Bottou, G. B. Orr and K.-R. Müller, "Efficient
-       BackProp", in Neural Networks: Tricks of the Trade, Springer, 1998.
+{lecun_reference}
 
     Examples
     --------
@@ -527,6 +440,7 @@ def lecun_uniform(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, se
                        dtype=dtype, seed=seed, stream=stream, region=region)
 
 
+@fill_doc(sampler="trunc_normal", raises_as="variance_scaling")
 def lecun_normal(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, seed=None, stream=0,
                  region=None):
     r"""LeCun normal initialization, as ``jax.nn.initializers.lecun_normal``.
@@ -546,28 +460,10 @@ def lecun_normal(shape=None, *, in_axis=1, out_axis=0, out=None, dtype=None, see
 
     Parameters
     ----------
-    shape : int or tuple of int, optional
-        Full shape of the weight array (at least 2-D).  Optional when ``out``
-        is given.
-    in_axis, out_axis : int, optional
-        Fan layout, as in :func:`compute_fans`.
-    out, dtype, seed, stream, region
-        As in :func:`fastinit.trunc_normal`; fans come from the full ``shape``.
+{weight_shape_param}
+{fan_scheme_sections}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`variance_scaling`.
-
-    References
-    ----------
-    .. [1] Y. LeCun, L. Bottou, G. B. Orr and K.-R. Müller, "Efficient
-       BackProp", in Neural Networks: Tricks of the Trade, Springer, 1998.
+{lecun_reference}
 
     Examples
     --------

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ._docs import PARTS, fill_doc, render
 from ._fans import _warn_if_empty
 from ._sampling import constant, normal, random_raw
 from ._validate import (
@@ -34,6 +35,7 @@ def _block_slices(region, shape):
     return tuple(slice(start, start + extent) for start, extent in zip(starts, extents))
 
 
+@fill_doc
 def orthogonal(shape=None, gain=1.0, *, out=None, dtype=None, seed=None, stream=0, region=None):
     r"""A (semi-)orthogonal matrix times ``gain``, as ``torch.nn.init.orthogonal_``.
 
@@ -72,10 +74,7 @@ def orthogonal(shape=None, gain=1.0, *, out=None, dtype=None, seed=None, stream=
         min(rows, cols))`` time, ``rows * cols`` float64 memory, twice) and the
         block is cut out of it, so it equals ``orthogonal(shape, ...)[region]``.
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.  A zero-element array is
+{array_returns}  A zero-element array is
         returned as is.
 
     Raises
@@ -135,6 +134,7 @@ def orthogonal(shape=None, gain=1.0, *, out=None, dtype=None, seed=None, stream=
     return target.out
 
 
+@fill_doc
 def sparse(shape=None, sparsity=None, std=0.01, *, out=None, dtype=None, seed=None, stream=0,
            region=None):
     r"""A sparse 2-D matrix, as ``torch.nn.init.sparse_``.
@@ -168,10 +168,7 @@ def sparse(shape=None, sparsity=None, std=0.01, *, out=None, dtype=None, seed=No
     out, dtype, seed, stream, region
         As in :func:`fastinit.normal`.
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.  A zero-element array is
+{array_returns}  A zero-element array is
         returned as is, with a warning.
 
     Raises
@@ -242,6 +239,7 @@ def _zeroed_rows(seed, stream, rows, first_col, stop_col, k):
     return zeroed.T
 
 
+@fill_doc
 def eye(shape=None, *, out=None, dtype=None, region=None):
     r"""The identity matrix, as ``torch.nn.init.eye_``.
 
@@ -257,13 +255,9 @@ def eye(shape=None, *, out=None, dtype=None, region=None):
     ----------
     shape : tuple of int, optional
         ``(rows, cols)``.  Optional when ``out`` is given.
-    out, dtype, region
-        As in :func:`fastinit.constant`.
+{constant_fill_params}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
+{array_returns}
 
     Raises
     ------
@@ -290,6 +284,7 @@ def eye(shape=None, *, out=None, dtype=None, region=None):
     return target.out
 
 
+@fill_doc
 def dirac(shape=None, groups=1, *, out=None, dtype=None, region=None):
     r"""The Dirac delta of a convolution kernel, as ``torch.nn.init.dirac_``.
 
@@ -313,13 +308,9 @@ def dirac(shape=None, groups=1, *, out=None, dtype=None, region=None):
         is given.
     groups : int, optional
         Number of convolution groups, ``>= 1``, dividing ``shape[0]``.
-    out, dtype, region
-        As in :func:`fastinit.constant`.
+{constant_fill_params}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
+{array_returns}
 
     Raises
     ------
@@ -366,24 +357,19 @@ def dirac(shape=None, groups=1, *, out=None, dtype=None, region=None):
     return target.out
 
 
-def zeros(shape=None, *, out=None, dtype=None, region=None):
-    r"""Fill an array with zeros (in parallel), as ``torch.nn.init.zeros_``.
+_FILLED_DOC = r"""Fill an array with {what} (in parallel), as ``torch.nn.init.{what}_``.
 
-    .. math:: W_{ij\ldots} = 0
+    .. math:: W_{ij\ldots} = {value}
 
-    Also known as ``jax.nn.initializers.zeros`` and Keras ``Zeros``.
+    Also known as ``jax.nn.initializers.{what}`` and Keras ``{keras}``.
 
     Parameters
     ----------
     shape : int or tuple of int, optional
         Shape of the array.  Optional when ``out`` is given.
-    out, dtype, region
-        As in :func:`fastinit.constant`.
+{constant_fill_params}
 
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
+{array_returns}
 
     Raises
     ------
@@ -393,40 +379,21 @@ def zeros(shape=None, *, out=None, dtype=None, region=None):
     Examples
     --------
     >>> import fastinit as fi
-    >>> fi.zeros((2, 2)).tolist()
-    [[0.0, 0.0], [0.0, 0.0]]
+    >>> {example}
+    {result}
     """
-    return constant(shape, 0.0, out=out, dtype=dtype, region=region)
 
 
-def ones(shape=None, *, out=None, dtype=None, region=None):
-    r"""Fill an array with ones (in parallel), as ``torch.nn.init.ones_``.
+def _filled(value, what, example, result):
+    """The public ``zeros``/``ones``: :func:`constant` of ``value``, documented from one text."""
+    def fill(shape=None, *, out=None, dtype=None, region=None):
+        return constant(shape, value, out=out, dtype=dtype, region=region)
 
-    .. math:: W_{ij\ldots} = 1
+    fill.__name__ = fill.__qualname__ = what
+    fill.__doc__ = render(_FILLED_DOC, PARTS, what=what, value=str(int(value)),
+                          keras=what.capitalize(), example=example, result=result)
+    return fill
 
-    Also known as ``jax.nn.initializers.ones`` and Keras ``Ones``.
 
-    Parameters
-    ----------
-    shape : int or tuple of int, optional
-        Shape of the array.  Optional when ``out`` is given.
-    out, dtype, region
-        As in :func:`fastinit.constant`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``out`` when given, else a new array.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`fastinit.constant`.
-
-    Examples
-    --------
-    >>> import fastinit as fi
-    >>> fi.ones(3, dtype="bfloat16").astype(float).tolist()
-    [1.0, 1.0, 1.0]
-    """
-    return constant(shape, 1.0, out=out, dtype=dtype, region=region)
+zeros = _filled(0.0, "zeros", "fi.zeros((2, 2)).tolist()", "[[0.0, 0.0], [0.0, 0.0]]")
+ones = _filled(1.0, "ones", 'fi.ones(3, dtype="bfloat16").astype(float).tolist()', "[1.0, 1.0, 1.0]")

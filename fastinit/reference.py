@@ -154,34 +154,28 @@ def _horner(x, coeffs):
 # ---------------------------------------------------------------------------
 
 
-def _log_f32(u):
-    """ln(u) for normal float32 u > 0."""
-    bits = u.view(np.uint32)
-    e = (bits >> np.uint32(23)).astype(np.int32) - np.int32(127)
-    m = ((bits & np.uint32(0x007FFFFF)) | np.uint32(0x3F800000)).view(F32)
-    big = m > _SQRT2_F32
-    m = np.where(big, m * F32(0.5), m)
-    e = e + big.astype(np.int32)
-    s = (m - F32(1.0)) / (m + F32(1.0))
-    s2 = s * s
-    lnm = (s + s) + (s * s2) * _horner(s2, _LOG_F32)
-    ef = e.astype(F32)
-    return ef * _LN2_HI_F32 + (lnm + ef * _LN2_LO_F32)
+# Per precision, for :func:`_log`: the unsigned and signed integers of the float's
+# width, its mantissa bits and exponent bias, sqrt(2), the series and ln 2 (high, low).
+_LOG_FORMATS = {
+    F32: (np.uint32, np.int32, 23, 127, _SQRT2_F32, _LOG_F32, _LN2_HI_F32, _LN2_LO_F32),
+    F64: (np.uint64, np.int64, 52, 1023, _SQRT2_F64, _LOG_F64, _LN2_HI_F64, _LN2_LO_F64),
+}
 
 
-def _log_f64(u):
-    """ln(u) for normal float64 u > 0."""
-    bits = u.view(np.uint64)
-    e = (bits >> np.uint64(52)).astype(np.int64) - 1023
-    m = ((bits & np.uint64(0x000FFFFFFFFFFFFF)) | np.uint64(0x3FF0000000000000)).view(F64)
-    big = m > _SQRT2_F64
-    m = np.where(big, m * F64(0.5), m)
-    e = e + big.astype(np.int64)
-    s = (m - F64(1.0)) / (m + F64(1.0))
+def _log(u, F):
+    """ln(u) for normal u > 0 of precision F (float32 or float64), computed in F."""
+    U, I, mantissa_bits, bias, sqrt2, series, ln2_hi, ln2_lo = _LOG_FORMATS[F]
+    bits = u.view(U)
+    e = (bits >> U(mantissa_bits)).astype(I) - I(bias)
+    m = ((bits & U((1 << mantissa_bits) - 1)) | U(bias << mantissa_bits)).view(F)
+    big = m > sqrt2
+    m = np.where(big, m * F(0.5), m)
+    e = e + big.astype(I)
+    s = (m - F(1.0)) / (m + F(1.0))
     s2 = s * s
-    lnm = (s + s) + (s * s2) * _horner(s2, _LOG_F64)
-    ef = e.astype(F64)
-    return ef * _LN2_HI_F64 + (lnm + ef * _LN2_LO_F64)
+    lnm = (s + s) + (s * s2) * _horner(s2, series)
+    ef = e.astype(F)
+    return ef * ln2_hi + (lnm + ef * ln2_lo)
 
 
 def _sincos_poly(a, sin_c, cos_c, one, half):
@@ -211,7 +205,7 @@ def _u32_to_f32(x):
 def _box_muller_f32(xr, xa):
     """Standard normal pair from a radius word and an angle word (float32)."""
     u = (_u32_to_f32(xr) + F32(1.0)) * _TWO_M32           # (0, 1]
-    r = np.sqrt(_log_f32(u) * F32(-2.0))
+    r = np.sqrt(_log(u, F32) * F32(-2.0))
     q = ((xa + np.uint32(0x20000000)) >> np.uint32(30)) & np.uint32(3)
     d = (xa - (q << np.uint32(30))).view(np.int32)          # [-2**29, 2**29)
     a = d.astype(F32) * _TWO_PI_2M32_F32                    # [-pi/4, pi/4)
@@ -230,7 +224,7 @@ def _u53_f64(x_hi, x_lo):
 def _box_muller_f64(x0, x1, x2, x3):
     """Standard normal pair from one Philox block (float64)."""
     u = (_u53_f64(x0, x1) + F64(1.0)) * _TWO_M53             # (0, 1]
-    r = np.sqrt(_log_f64(u) * F64(-2.0))
+    r = np.sqrt(_log(u, F64) * F64(-2.0))
     q = ((x3 + np.uint32(0x20000000)) >> np.uint32(30)) & np.uint32(3)
     d = (x3 - (q << np.uint32(30))).view(np.int32)           # [-2**29, 2**29)
     dfull = d.astype(F64) * F64(2097152.0) + (x2 >> np.uint32(11)).astype(F64)
@@ -262,8 +256,7 @@ def _horner_high(x, coeffs):
 
 def _ndtri_lower(t, F):
     """Phi^-1(t) for 0 < t <= 1/2 in precision F (float32 or float64)."""
-    log = _log_f32 if F is F32 else _log_f64
-    qt = np.sqrt(log(t) * F(-2.0))
+    qt = np.sqrt(_log(t, F) * F(-2.0))
     num_t = _horner_high(qt, [F(c) for c in _NDTRI_C])
     den_t = _horner_high(qt, [F(c) for c in _NDTRI_D]) * qt + F(1.0)
     q = t - F(0.5)

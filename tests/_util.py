@@ -19,6 +19,10 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import ml_dtypes
 import numpy as np
@@ -159,3 +163,26 @@ def param_with(name: str, build, id: str, nargs: int = 1):
         return pytest.param(*[None] * nargs, id=id, marks=pytest.mark.skip(reason=missing_reason(name)))
     values = build(module) if nargs > 1 else (build(module),)
     return pytest.param(*values, id=id)
+
+
+def fastinit_command() -> list:
+    """The installed console script (the one beside this interpreter first)."""
+    beside = Path(sys.executable).with_name("fastinit")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("fastinit")
+    return [found] if found else [sys.executable, "-m", "fastinit"]
+
+
+def communicate_all(processes, timeout, what="the ranks"):
+    """Each process's output, in order; if one outlives ``timeout`` seconds, all are
+    killed and the test fails."""
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=timeout)[0])
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            process.kill()
+        pytest.fail(f"{what} did not finish within {timeout} s")
+    return outputs

@@ -17,10 +17,8 @@ import os
 import pty
 import re
 import resource
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,18 +29,9 @@ from fastinit.cli import chunked
 from fastinit.cli.chunked import CHUNK_BYTES, contiguous_blocks, region_extents
 from fastinit.cli.schemes import parse_shape, scheme_table
 from fastinit._validate import as_dtype
-from _util import require_module
+from _util import fastinit_command, require_module
 
 DTYPES = ("float32", "float64", "float16", "bfloat16")
-
-
-def fastinit_command() -> list:
-    """The installed console script (the one beside this interpreter first)."""
-    beside = Path(sys.executable).with_name("fastinit")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    found = shutil.which("fastinit")
-    return [found] if found else [sys.executable, "-m", "fastinit"]
 
 
 def run_cli(*args, cwd=None, timeout=120, **kwargs) -> subprocess.CompletedProcess:

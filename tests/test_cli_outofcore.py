@@ -23,19 +23,12 @@ import numpy as np
 import pytest
 
 import fastinit as fi
+from _util import fastinit_command
 
 GIB = 1 << 30
 MEMORY_BOUND = 512 << 20
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/status")
-
-
-def fastinit_command() -> list:
-    beside = Path(sys.executable).with_name("fastinit")
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return [str(beside)]
-    found = shutil.which("fastinit")
-    return [found] if found else [sys.executable, "-m", "fastinit"]
 
 
 def require_free_space(directory: Path, nbytes: int) -> None:

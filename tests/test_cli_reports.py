@@ -76,14 +76,19 @@ def fake_contender(library, scheme, median, dtype="float32", threads=2, ceiling=
                            threads=threads, ceiling_candidate=ceiling, times=[median])
 
 
+def float32_field(torch_uniform, torch_trunc_normal):
+    """memset, fastinit and numpy at fixed float32 times; torch's two times as given."""
+    return [fake_contender("memset", "memset", 0.001, ceiling=True),
+            fake_contender("fastinit", "uniform", 0.010),
+            fake_contender("fastinit", "trunc_normal", 0.020),
+            fake_contender("numpy", "uniform", 0.040, threads=1),
+            fake_contender("torch", "uniform", torch_uniform),
+            fake_contender("torch", "trunc_normal", torch_trunc_normal)]
+
+
 def test_bench_speedup_compares_fastinit_with_its_torch_peer():
     from fastinit.cli import bench
-    contenders = [fake_contender("memset", "memset", 0.001, ceiling=True),
-                  fake_contender("fastinit", "uniform", 0.010),
-                  fake_contender("fastinit", "trunc_normal", 0.020),
-                  fake_contender("numpy", "uniform", 0.040, threads=1),
-                  fake_contender("torch", "uniform", 0.123),
-                  fake_contender("torch", "trunc_normal", 2.0)]
+    contenders = float32_field(torch_uniform=0.123, torch_trunc_normal=2.0)
     rows = {(r["library"], r["scheme"]): r for r in bench.bench_rows(contenders)}
     assert rows["fastinit", "uniform"]["speedup_vs_torch"] == pytest.approx(12.3)
     assert rows["fastinit", "trunc_normal"]["speedup_vs_torch"] == pytest.approx(100.0)
@@ -143,12 +148,7 @@ def na_marks(figure) -> list:
 
 def test_bench_plot_is_log_scale_marks_missing_bars_and_states_threads(monkeypatch):
     from fastinit.cli import bench
-    float32 = [fake_contender("memset", "memset", 0.001, ceiling=True),
-               fake_contender("fastinit", "uniform", 0.010),
-               fake_contender("fastinit", "trunc_normal", 0.020),
-               fake_contender("numpy", "uniform", 0.040, threads=1),
-               fake_contender("torch", "uniform", 0.1),
-               fake_contender("torch", "trunc_normal", 5.0)]
+    float32 = float32_field(torch_uniform=0.1, torch_trunc_normal=5.0)
     bfloat16 = [fake_contender("memset", "memset", 0.001, dtype="bfloat16", ceiling=True),
                 fake_contender("fastinit", "uniform", 0.010, dtype="bfloat16"),
                 fake_contender("fastinit", "trunc_normal", 0.010, dtype="bfloat16"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _util import require_module
+from _util import communicate_all, require_module
 
 # Every test here needs the extra: without it the module skips (see _util).
 torch = require_module("torch")
@@ -54,14 +54,7 @@ def _environment():
 def _run_ranks(commands, timeout=TIMEOUT_S):
     processes = [subprocess.Popen(c, env=_environment(), stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True) for c in commands]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=timeout)[0])
-    except subprocess.TimeoutExpired:
-        for process in processes:
-            process.kill()
-        pytest.fail(f"ranks did not finish within {timeout} s")
+    outputs = communicate_all(processes, timeout, what="ranks")
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output
     return outputs

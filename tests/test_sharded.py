@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _util import require_module
+from _util import communicate_all, require_module
 
 torch = require_module("torch")
 if not torch.distributed.is_available():                      # pragma: no cover
@@ -201,14 +201,7 @@ def ranks(tmp_path_factory):
                                    str(WORLD_SIZE), str(port), str(out)], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                  for rank in range(WORLD_SIZE)]
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=TIMEOUT_S)[0])
-    except subprocess.TimeoutExpired:
-        for process in processes:
-            process.kill()
-        pytest.fail(f"the ranks did not finish within {TIMEOUT_S} s")
+    outputs = communicate_all(processes, TIMEOUT_S)
     reports = []
     for rank, (process, output) in enumerate(zip(processes, outputs)):
         path = out / f"rank{rank}.json"

@@ -226,31 +226,24 @@ def test_fan_based_schemes_need_two_dimensions(init, rng, name, dims):
         getattr(init, name)(_zeros_of_random_size(rng, dims, 1, 1))
 
 
+@pytest.mark.parametrize("distribution", ["uniform", "normal"])
 @pytest.mark.parametrize("use_gain", [True, False])
 @pytest.mark.parametrize("dims", [2, 4])
-def test_xavier_uniform(init, rng, use_gain, dims):
+def test_xavier(init, rng, distribution, use_gain, dims):
     tensor = _zeros_of_random_size(rng, dims, 20, 25)
     gain = _between(rng, 0.1, 2) if use_gain else 1
+    fill = getattr(init, f"xavier_{distribution}_")
     if use_gain:
-        init.xavier_uniform_(tensor, gain=gain)
+        fill(tensor, gain=gain)
     else:
-        init.xavier_uniform_(tensor)
+        fill(tensor)
     fan_in, fan_out = _torch_fans(tensor)
-    bound = gain * math.sqrt(2.0 / (fan_in + fan_out)) * math.sqrt(3)
-    assert _p_uniform(tensor, -bound, bound) > P_MIN
-
-
-@pytest.mark.parametrize("use_gain", [True, False])
-@pytest.mark.parametrize("dims", [2, 4])
-def test_xavier_normal(init, rng, use_gain, dims):
-    tensor = _zeros_of_random_size(rng, dims, 20, 25)
-    gain = _between(rng, 0.1, 2) if use_gain else 1
-    if use_gain:
-        init.xavier_normal_(tensor, gain=gain)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
+    if distribution == "uniform":
+        bound = std * math.sqrt(3)
+        assert _p_uniform(tensor, -bound, bound) > P_MIN
     else:
-        init.xavier_normal_(tensor)
-    fan_in, fan_out = _torch_fans(tensor)
-    assert _p_normal(tensor, 0, gain * math.sqrt(2.0 / (fan_in + fan_out))) > P_MIN
+        assert _p_normal(tensor, 0, std) > P_MIN
 
 
 @pytest.mark.parametrize("name", ["kaiming_uniform_", "kaiming_normal_"])

@@ -16,8 +16,15 @@
  * kernels_avx2.c (log8x4, box_muller8x4).  A CPU without the instruction set skips with a
  * message.  About 1.5 minutes per table on two cores.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+/* The scalar side of both checks, one lane at a time; defined after the table's section,
+   which includes the scalar definitions. */
+static int log_lanes_differ(const float *in, const float *out, int n, int report);
+static int box_muller_lanes_differ(const uint32_t *r, const uint32_t *a, const float *c,
+                                   const float *s, int n, int report);
 
 #define GOLDEN_RATIO_32 0x9E3779B9u   /* odd: a bijective scramble of the other word */
 
@@ -39,14 +46,7 @@ static int log_differs(uint32_t first_bits, int report)
         float in[16], out[16];
         _mm512_storeu_ps(in, u[j]);
         _mm512_storeu_ps(out, got[j]);
-        for (int k = 0; k < 16; k++) {
-            float want = fi_log_f32(in[k]);
-            if (memcmp(&want, &out[k], sizeof want) != 0) {
-                if (report)
-                    printf("log differs at bits 0x%08x: avx512 %.9g scalar %.9g\n", fi_f32_bits(in[k]), out[k], want);
-                bad = 1;
-            }
-        }
+        bad |= log_lanes_differ(in, out, 16, report);
     }
     return bad;
 }
@@ -71,16 +71,7 @@ static int box_muller_differs(uint32_t first, int vary_angle, int report)
         _mm512_storeu_si512(a, xa[j]);
         _mm512_storeu_ps(c, zc[j]);
         _mm512_storeu_ps(s, zs[j]);
-        for (int k = 0; k < 16; k++) {
-            float want_c, want_s;
-            fi_box_muller_f32(r[k], a[k], &want_c, &want_s);
-            if (memcmp(&want_c, &c[k], 4) != 0 || memcmp(&want_s, &s[k], 4) != 0) {
-                if (report)
-                    printf("box_muller differs at radius 0x%08x angle 0x%08x: avx512 (%.9g, %.9g) scalar (%.9g, %.9g)\n",
-                           r[k], a[k], c[k], s[k], want_c, want_s);
-                bad = 1;
-            }
-        }
+        bad |= box_muller_lanes_differ(r, a, c, s, 16, report);
     }
     return bad;
 }
@@ -103,14 +94,7 @@ static int log_differs(uint32_t first_bits, int report)
         float in[8], out[8];
         _mm256_storeu_ps(in, u[j]);
         _mm256_storeu_ps(out, got[j]);
-        for (int k = 0; k < 8; k++) {
-            float want = fi_log_f32(in[k]);
-            if (memcmp(&want, &out[k], sizeof want) != 0) {
-                if (report)
-                    printf("log differs at bits 0x%08x: avx2 %.9g scalar %.9g\n", fi_f32_bits(in[k]), out[k], want);
-                bad = 1;
-            }
-        }
+        bad |= log_lanes_differ(in, out, 8, report);
     }
     return bad;
 }
@@ -135,22 +119,47 @@ static int box_muller_differs(uint32_t first, int vary_angle, int report)
         _mm256_storeu_si256((__m256i *)a, xa[j]);
         _mm256_storeu_ps(c, zc[j]);
         _mm256_storeu_ps(s, zs[j]);
-        for (int k = 0; k < 8; k++) {
-            float want_c, want_s;
-            fi_box_muller_f32(r[k], a[k], &want_c, &want_s);
-            if (memcmp(&want_c, &c[k], 4) != 0 || memcmp(&want_s, &s[k], 4) != 0) {
-                if (report)
-                    printf("box_muller differs at radius 0x%08x angle 0x%08x: avx2 (%.9g, %.9g) scalar (%.9g, %.9g)\n",
-                           r[k], a[k], c[k], s[k], want_c, want_s);
-                bad = 1;
-            }
-        }
+        bad |= box_muller_lanes_differ(r, a, c, s, 8, report);
     }
     return bad;
 }
 #else
 #error "define FI_EXHAUSTIVE_<TABLE> for a table this program knows (see tools/exhaustive_f32.sh)"
 #endif
+
+/* Whether any of the n lanes of a vector log differs in its bits from fi_log_f32. */
+static int log_lanes_differ(const float *in, const float *out, int n, int report)
+{
+    int bad = 0;
+    for (int k = 0; k < n; k++) {
+        float want = fi_log_f32(in[k]);
+        if (memcmp(&want, &out[k], sizeof want) != 0) {
+            if (report)
+                printf("log differs at bits 0x%08x: %s %.9g scalar %.9g\n", fi_f32_bits(in[k]), TABLE_NAME,
+                       out[k], want);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+/* Whether any of the n lanes of a vector Box-Muller differs in its bits from fi_box_muller_f32. */
+static int box_muller_lanes_differ(const uint32_t *r, const uint32_t *a, const float *c,
+                                   const float *s, int n, int report)
+{
+    int bad = 0;
+    for (int k = 0; k < n; k++) {
+        float want_c, want_s;
+        fi_box_muller_f32(r[k], a[k], &want_c, &want_s);
+        if (memcmp(&want_c, &c[k], 4) != 0 || memcmp(&want_s, &s[k], 4) != 0) {
+            if (report)
+                printf("box_muller differs at radius 0x%08x angle 0x%08x: %s (%.9g, %.9g) scalar (%.9g, %.9g)\n",
+                       r[k], a[k], TABLE_NAME, c[k], s[k], want_c, want_s);
+            bad = 1;
+        }
+    }
+    return bad;
+}
 
 int main(void)
 {

@@ -15,6 +15,7 @@ What goes into the file, block by block, is :mod:`fastinit.cli.chunked`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -255,16 +256,12 @@ class AtomicFile:
     def discard(self) -> None:
         """Remove the temporary file (while still holding its lock), then close it."""
         if self.temp_path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp_path)
-            except FileNotFoundError:
-                pass
             self.temp_path = None
         if self.fd is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.close(self.fd)
-            except OSError:
-                pass
             self.fd = None
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import shutil
@@ -43,6 +42,7 @@ from fastinit.cli.errors import RuntimeFailure, UsageError, os_error_text
 from fastinit.cli.formats.safetensors import SAFETENSORS
 from fastinit.cli.progress import format_bytes
 from fastinit.cli.init_command import printable_path
+from fastinit.cli.jobs import SizedJob
 from fastinit.cli.schemes import parse_integer, set_threads
 
 WEIGHTS_NAME = "model.safetensors"
@@ -56,7 +56,7 @@ _UNITS = {"": 1, "B": 1, "KB": 10 ** 3, "MB": 10 ** 6, "GB": 10 ** 9, "TB": 10 *
 
 
 @dataclass
-class HFTensorJob:
+class HFTensorJob(SizedJob):
     """One tensor of the checkpoint: its recorded ops replayed block by block (see
     :class:`fastinit.cli.jobs.TensorJob` for the interface the writer uses)."""
 
@@ -67,14 +67,6 @@ class HFTensorJob:
     seed: int
     stream: int = 0
     _cache: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
 
     whole_matrix = False          # whole-matrix ops are cached per tensor by fill_ops
 

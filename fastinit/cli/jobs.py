@@ -21,8 +21,20 @@ from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, check_r
                                   format_shape)
 
 
+class SizedJob:
+    """What the writer asks of every job beyond its ``name``, ``shape`` and ``dtype``."""
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+
 @dataclass
-class TensorJob:
+class TensorJob(SizedJob):
     """One array to generate: ``scheme.function(shape, **params, dtype, seed, stream)``."""
 
     name: str
@@ -32,14 +44,6 @@ class TensorJob:
     params: dict
     seed: int
     stream: Any = 0
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
 
     @property
     def whole_matrix(self) -> bool:

@@ -31,16 +31,10 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor to fill in place.
+{tensor_param}
     a, b : float, optional
         Bounds, ``a <= b``.
-{seed}
-
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
+{seed_returns}
 
     Raises
     ------
@@ -50,8 +44,7 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None, *, seed=None, stream=0):
     ValueError
         A meta tensor (use :func:`init_module`), ``a > b`` (torch:
         RuntimeError), non-finite bounds or bounds outside the dtype's range.
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
 
     Notes
     -----
@@ -79,29 +72,19 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None, *, seed=None, stream=0):
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor to fill in place.
+{tensor_param}
     mean : float, optional
         Mean.
     std : float, optional
         Standard deviation, ``>= 0``.
-{seed}
+{seed_returns}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError
-        As :func:`uniform_`.
+{uniform_raises}
     ValueError
         A meta tensor, a negative ``std`` (torch: RuntimeError), a non-finite
         ``mean`` or ``std`` or one outside the dtype's range (torch fills NaN
         or inf).
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
 
     Examples
     --------
@@ -125,31 +108,21 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None, *, s
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor to fill in place.
+{tensor_param}
     mean, std : float, optional
         Parameters of the untruncated normal, ``std > 0``.
     a, b : float, optional
         Bounds, ``a <= b``; the interval must hold probability mass of at
         least 1e-30 (torch only warns when ``mean`` is more than 2 std away).
-{seed}
+{seed_returns}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError
-        As :func:`uniform_`.
+{uniform_raises}
     ValueError
         A meta tensor, ``std <= 0``, ``a > b``, an interval too far in a tail.
         (torch warns when ``mean`` is more than 2 std from ``[a, b]``, where
         its rejection sampler is poor; this inverse-CDF draw is exact there
         and does not warn.)
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
 
     Examples
     --------
@@ -172,8 +145,7 @@ def constant_(tensor, val, *, seed=None, stream=0):
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor to fill in place.
+{tensor_param}
     val : float
         Finite value, rounded once to the tensor's dtype.
     seed, stream : optional
@@ -181,10 +153,7 @@ def constant_(tensor, val, *, seed=None, stream=0):
         that every drop-in can be called the same way, e.g. as an
         :func:`init_module` rule.
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
+{tensor_returns}
 
     Raises
     ------
@@ -196,8 +165,7 @@ def constant_(tensor, val, *, seed=None, stream=0):
     ValueError
         A meta tensor, a finite ``val`` outside the dtype's range (torch:
         RuntimeError).  ``inf``, ``-inf`` and NaN are filled as asked, as torch.
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
     _check_tensor(tensor, "constant_")
     val = _scalar(val)
@@ -208,54 +176,28 @@ def constant_(tensor, val, *, seed=None, stream=0):
     return _prepare("constant_", tensor, "constant", {"value": val}, random=False)
 
 
+def _fixed_fill(scheme, tensor):
+    """``ones_`` and ``zeros_``: check, then fill with the parameterless ``scheme``."""
+    _check_tensor(tensor, f"{scheme}_")
+    return _prepare(f"{scheme}_", tensor, scheme, {}, random=False)
+
+
 @_drop_in
 def ones_(tensor, *, seed=None, stream=0):
     r"""Fill ``tensor`` with ones, as ``torch.nn.init.ones_``.
 
-    Parameters
-    ----------
-    tensor : torch.Tensor
-        Floating tensor to fill in place.
-    seed, stream : optional
-        Accepted and ignored, as in :func:`constant_`.
-
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`constant_`.
+{constant_like_sections}
     """
-    _check_tensor(tensor, "ones_")
-    return _prepare("ones_", tensor, "ones", {}, random=False)
+    return _fixed_fill("ones", tensor)
 
 
 @_drop_in
 def zeros_(tensor, *, seed=None, stream=0):
     r"""Fill ``tensor`` with zeros, as ``torch.nn.init.zeros_``.
 
-    Parameters
-    ----------
-    tensor : torch.Tensor
-        Floating tensor to fill in place.
-    seed, stream : optional
-        Accepted and ignored, as in :func:`constant_`.
-
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`constant_`.
+{constant_like_sections}
     """
-    _check_tensor(tensor, "zeros_")
-    return _prepare("zeros_", tensor, "zeros", {}, random=False)
+    return _fixed_fill("zeros", tensor)
 
 
 @_drop_in
@@ -268,13 +210,9 @@ def eye_(tensor, *, seed=None, stream=0):
     ----------
     tensor : torch.Tensor
         2-D floating tensor to fill in place.
-    seed, stream : optional
-        Accepted and ignored, as in :func:`constant_`.
+{ignored_seed}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
+{tensor_returns}
 
     Raises
     ------
@@ -282,8 +220,7 @@ def eye_(tensor, *, seed=None, stream=0):
         As :func:`constant_`.
     ValueError
         A meta tensor or one that is not 2-D (torch's message, then the shape).
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
     _check_tensor(tensor, "eye_")
     if tensor.dim() != 2:
@@ -309,13 +246,9 @@ def dirac_(tensor, groups=1, *, seed=None, stream=0):
         3-, 4- or 5-D floating tensor to fill in place.
     groups : int, optional
         Number of convolution groups, dividing ``tensor.shape[0]``.
-    seed, stream : optional
-        Accepted and ignored, as in :func:`constant_`.
+{ignored_seed}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
+{tensor_returns}
 
     Raises
     ------
@@ -325,8 +258,7 @@ def dirac_(tensor, groups=1, *, seed=None, stream=0):
         A meta tensor, wrong number of dimensions, ``groups`` not dividing
         ``shape[0]`` (torch's messages first), ``groups <= 0`` (torch: a
         ZeroDivisionError, or an all-zero tensor for a negative ``groups``).
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
     _check_tensor(tensor, "dirac_")
     if tensor.dim() not in (3, 4, 5):
@@ -337,6 +269,15 @@ def dirac_(tensor, groups=1, *, seed=None, stream=0):
         raise ValueError(f"dim 0 must be divisible by groups; got groups={groups} for a tensor of "
                          f"shape {tuple(tensor.shape)}")
     return _prepare("dirac_", tensor, "dirac", {"groups": groups}, random=False)
+
+
+def _prepare_xavier(scheme, tensor, gain, generator, seed, stream):
+    """Both xavier drop-ins: check, fill; torch returns silently for zero elements."""
+    name = f"{scheme}_"
+    _check_tensor(tensor, name)
+    fill = _prepare(name, tensor, scheme, {"gain": _scalar(gain)}, random=True,
+                    generator=generator, seed=seed, stream=stream)
+    return None if tensor.numel() == 0 else fill
 
 
 @_drop_in
@@ -351,34 +292,17 @@ def xavier_uniform_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
     with torch's fans (``(out, in, *kernel)`` layout).  Also known as Glorot
     uniform initialization.
 
-    Parameters
-    ----------
-    tensor : torch.Tensor
-        Floating tensor, at least 2-D, to fill in place.
-    gain : float, optional
-        Scaling factor, see :func:`calculate_gain`.
-{seed}
+{weight_gain_params}
+{seed_returns}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError
-        As :func:`uniform_`.
+{uniform_raises}
     ValueError
         A meta tensor, fewer than 2 dimensions, a negative or non-finite
         ``gain`` (torch: RuntimeError), a bound beyond the dtype's range.
         A zero-element tensor is returned silently, as torch.
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
-    _check_tensor(tensor, "xavier_uniform_")
-    fill = _prepare("xavier_uniform_", tensor, "xavier_uniform", {"gain": _scalar(gain)}, random=True,
-                    generator=generator, seed=seed, stream=stream)
-    return None if tensor.numel() == 0 else fill      # torch: silent for zero elements
+    return _prepare_xavier("xavier_uniform", tensor, gain, generator, seed, stream)
 
 
 @_drop_in
@@ -392,28 +316,15 @@ def xavier_normal_(tensor, gain=1.0, generator=None, *, seed=None, stream=0):
 
     Also known as Glorot normal initialization (untruncated, as torch).
 
-    Parameters
-    ----------
-    tensor : torch.Tensor
-        Floating tensor, at least 2-D, to fill in place.
-    gain : float, optional
-        Scaling factor, see :func:`calculate_gain`.
-{seed}
-
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
+{weight_gain_params}
+{seed_returns}
 
     Raises
     ------
     TypeError, ValueError
         As :func:`xavier_uniform_`.
     """
-    _check_tensor(tensor, "xavier_normal_")
-    fill = _prepare("xavier_normal_", tensor, "xavier_normal", {"gain": _scalar(gain)}, random=True,
-                    generator=generator, seed=seed, stream=stream)
-    return None if tensor.numel() == 0 else fill
+    return _prepare_xavier("xavier_normal", tensor, gain, generator, seed, stream)
 
 
 def _prepare_kaiming(function_name, scheme, tensor, a, mode, nonlinearity, generator, seed, stream):
@@ -450,20 +361,14 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor, at least 2-D, to fill in place.
+{weight_tensor_param}
     a : float, optional
         Negative slope of the rectifier after this layer (leaky_relu only).
     mode : {"fan_in", "fan_out"}, optional
         Which fan keeps its variance (forward or backward pass).
     nonlinearity : str, optional
         A name :func:`calculate_gain` knows.
-{seed}
-
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.  A zero-element tensor is returned as is, with a warning.
+{seed_returns}  A zero-element tensor is returned as is, with a warning.
 
     Raises
     ------
@@ -475,8 +380,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         ``nonlinearity``, a slope that is not a number, with torch's
         messages), a NaN slope (torch: RuntimeError).  Zero-element tensors
         warn and return before any check, as torch.
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
     return _prepare_kaiming("kaiming_uniform_", "kaiming_uniform", tensor, a, mode, nonlinearity,
                             generator, seed, stream)
@@ -497,16 +401,10 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor, at least 2-D, to fill in place.
+{weight_tensor_param}
     a, mode, nonlinearity
         As in :func:`kaiming_uniform_`.
-{seed}
-
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
+{seed_returns}
 
     Raises
     ------
@@ -528,26 +426,16 @@ def orthogonal_(tensor, gain=1, generator=None, *, seed=None, stream=0):
 
     Parameters
     ----------
-    tensor : torch.Tensor
-        Floating tensor, at least 2-D, to fill in place.
+{weight_tensor_param}
     gain : float, optional
         Multiplier.
-{seed}
+{seed_returns}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError
-        As :func:`uniform_`.
+{uniform_raises}
     ValueError
         A meta tensor, fewer than 2 dimensions, a non-finite ``gain`` or one
         outside the dtype's range (torch fills NaN or inf).
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
     _check_tensor(tensor, "orthogonal_")
     if tensor.dim() < 2:
@@ -572,24 +460,15 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=0):
         Fraction of each column set to zero, in ``[0, 1]``.
     std : float, optional
         Standard deviation of the non-zero entries.
-{seed}
+{seed_returns}
 
-    Returns
-    -------
-    torch.Tensor
-        ``tensor``.
-
-    Raises
-    ------
-    TypeError
-        As :func:`uniform_`.
+{uniform_raises}
     ValueError
         A meta tensor, a tensor that is not 2-D, ``sparsity`` outside
         ``[0, 1]`` (torch zeroes every row, or all but a few), a negative
         ``std`` or one outside the dtype's range.  A zero-element tensor is
         returned silently, as torch.
-    RuntimeError
-        An inference tensor outside ``torch.inference_mode()``, as torch.
+{inference_raises}
     """
     _check_tensor(tensor, "sparse_")
     if tensor.dim() != 2:
@@ -599,8 +478,9 @@ def sparse_(tensor, sparsity, std=0.01, generator=None, *, seed=None, stream=0):
     return None if tensor.numel() == 0 else fill      # torch: silent for zero elements
 
 
-for _function in (uniform_, normal_, trunc_normal_, xavier_uniform_, xavier_normal_,
-                  kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_):
+for _function in (uniform_, normal_, trunc_normal_, constant_, ones_, zeros_, eye_, dirac_,
+                  xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_, orthogonal_,
+                  sparse_):
     with_seed_doc(_function)
 del _function
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 
+from fastinit._docs import render
 from fastinit._registry import SCHEMES
 from fastinit.torch._bridge import _scalar
 from fastinit.torch._dropin_core import _check_tensor, _drop_in, _prepare
@@ -38,9 +39,62 @@ _DETERMINISTIC_DOC = """\
         Keyword-only; accepted and ignored (the fill is deterministic)."""
 
 
+#: The parts of the drop-ins' docstrings that several of them share (see :mod:`fastinit._docs`).
+#: Parts are written out in this order, so a part may name the parts after it.
+TORCH_PARTS = {
+    "constant_like_sections": """\
+    Parameters
+    ----------
+{tensor_param}
+{ignored_seed}
+
+{tensor_returns}
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`constant_`.""",
+    "weight_gain_params": """\
+    Parameters
+    ----------
+{weight_tensor_param}
+{gain_param}""",
+    "seed_returns": """\
+{seed}
+
+{tensor_returns}""",
+    "uniform_raises": """\
+    Raises
+    ------
+    TypeError
+        As :func:`uniform_`.""",
+    "seed": _SEED_DOC,
+    "tensor_param": """\
+    tensor : torch.Tensor
+        Floating tensor to fill in place.""",
+    "weight_tensor_param": """\
+    tensor : torch.Tensor
+        Floating tensor, at least 2-D, to fill in place.""",
+    "gain_param": """\
+    gain : float, optional
+        Scaling factor, see :func:`calculate_gain`.""",
+    "ignored_seed": """\
+    seed, stream : optional
+        Accepted and ignored, as in :func:`constant_`.""",
+    "tensor_returns": """\
+    Returns
+    -------
+    torch.Tensor
+        ``tensor``.""",
+    "inference_raises": """\
+    RuntimeError
+        An inference tensor outside ``torch.inference_mode()``, as torch.""",
+}
+
+
 def with_seed_doc(function):
-    """``function`` with the ``{seed}`` of its docstring written out."""
-    function.__doc__ = function.__doc__.replace("{seed}", _SEED_DOC)
+    """``function`` with the :data:`TORCH_PARTS` its docstring names (``{seed}``, ...) written out."""
+    function.__doc__ = render(function.__doc__, TORCH_PARTS)
     return function
 
 
