@@ -15,11 +15,12 @@ import copy
 import numpy as np
 import pytest
 
-from _patch_checks import _same_bits, _tensors, assert_same_distributions
 from _util import require_module
 
 torch = require_module("torch")
 transformers = require_module("transformers")
+
+from _patch_checks import _same_bits, _tensors, assert_same_distributions  # noqa: E402  (needs torch)
 
 import fastinit as fi  # noqa: E402
 import fastinit.torch as fit  # noqa: E402
