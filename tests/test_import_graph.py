@@ -20,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
+import fastinit
+
 PACKAGE = "fastinit"
-ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+# The package under test (the checkout's, or an installed wheel's in tools/check_release.sh).
+ROOT = Path(fastinit.__file__).resolve().parent
 
 
 def module_files() -> dict:
