@@ -3,7 +3,8 @@
 Shared by ``examples/sharded_init.py``, ``examples/fsdp2_init.py`` and
 ``benchmarks/bench_sharded_init.py`` (which puts this folder on ``sys.path``).
 Each process calls ``function(rank, world_size, *args)`` inside an initialized
-group, and the group is destroyed afterwards even when the function raises.
+group; the ranks meet at a barrier when it returns, and the group is destroyed
+afterwards even when the function raises.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def _in_group(rank, function, world_size, port, timeout_s, args):
                             world_size=world_size, timeout=timedelta(seconds=timeout_s))
     try:
         function(rank, world_size, *args)
+        # Every rank finishes before any tears the group down: a rank still printing or
+        # computing while another destroys the group can abort in gloo's teardown.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
