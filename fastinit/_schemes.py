@@ -163,7 +163,7 @@ def _fan_scheme(shape, draw, *, in_axis, out_axis, out, dtype, seed, stream, reg
     ``draw`` comes from the scheme's rule (its own arguments already checked);
     ``in_axis=None`` for a rule that needs no fans.  The parameters it derives
     go to the internal entry point :func:`fastinit._draw.fill_derived`, which
-    checks nothing again.  An empty region (fastinit.dask validates with one)
+    judges only them.  An empty region (fastinit.dask validates with one)
     still derives them, so their checks against the dtype run.
     """
     seed, stream = as_seed(seed), as_stream(stream)
@@ -174,7 +174,7 @@ def _fan_scheme(shape, draw, *, in_axis, out_axis, out, dtype, seed, stream, reg
         if _warn_if_empty(logical, stacklevel=3):
             return target.out
     sampler, params = draw(*fans)
-    return fill_derived(sampler, params, target, seed, stream, logical, region)
+    return fill_derived(sampler, params, target, seed, stream)
 
 
 def _variance_scaling_rule(scale, mode, distribution):

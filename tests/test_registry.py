@@ -140,8 +140,8 @@ def test_llm_scheme_errors(call, error, fragment):
 
 
 def test_a_derived_value_beyond_the_quick_check_still_fills_exactly():
-    # std sqrt(1e9 / 4) = 15811.4: above a quarter of float16's maximum, so the internal
-    # entry point hands it to the public sampler, which accepts it (65504 is the limit).
+    # std sqrt(1e9 / 4) = 15811.4: a large derived value that float16 still represents
+    # (65504 is the limit): the internal entry point fills it as the public sampler does.
     values = fi.variance_scaling((3, 4), 1e9, "fan_in", "normal", dtype="float16", seed=2)
     assert_bitwise_equal(values, fi.normal((3, 4), 0.0, math.sqrt(1e9 / 4), dtype="float16", seed=2))
 
