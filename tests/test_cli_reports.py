@@ -6,7 +6,6 @@ Run as the console script, like tests/test_cli.py (whose helpers this uses).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re

@@ -25,7 +25,8 @@ from fastinit.cli.info_command import command_info
 from fastinit.cli.init_command import command_init
 from fastinit.cli.inspect_command import command_inspect
 from fastinit.cli.progress import MIB
-from fastinit.cli.schemes import DTYPE_NAMES, WHOLE_MATRIX_MAX_ELEMENTS, scheme_table
+from fastinit._registry import WHOLE_MATRIX_MAX_ELEMENTS
+from fastinit.cli.schemes import DTYPE_NAMES, scheme_table
 
 __all__ = ["main", "safe_stdout", "build_parser"]
 

@@ -43,7 +43,8 @@ from fastinit.cli.chunked import contiguous_blocks, region_extents
 from fastinit.cli.formats import FORMATS, read_tensors, tensor_chunks
 from fastinit.cli.formats.base import StoredTensor
 from fastinit.cli.plotting import import_matplotlib, save_figure
-from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, dtype_name, format_shape,
+from fastinit._registry import WHOLE_MATRIX_MAX_ELEMENTS
+from fastinit.cli.schemes import (SchemeSpec, dtype_name, format_shape,
                                   lookup_scheme, parse_parameters)
 
 HISTOGRAM_BINS = 96

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from fastinit._registry import WHOLE_MATRIX_MAX_ELEMENTS
 from fastinit.cli.errors import UsageError
-from fastinit.cli.schemes import (WHOLE_MATRIX_MAX_ELEMENTS, SchemeSpec, check_required_parameters,
-                                  format_shape)
+from fastinit.cli.schemes import SchemeSpec, check_required_parameters, format_shape
 
 
 class SizedJob:

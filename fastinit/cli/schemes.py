@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 
 import fastinit as fi
-from fastinit._registry import BY_NAME, RESERVED_ARGUMENTS, WHOLE_MATRIX_MAX_ELEMENTS, SchemeInfo
+from fastinit._registry import BY_NAME, RESERVED_ARGUMENTS, SchemeInfo
 from fastinit._validate import as_dtype
 from fastinit.cli.errors import UsageError
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import warnings
 
-import numpy as np
 import torch
 from torch import nn
 
